@@ -1,0 +1,222 @@
+// A local stand-in for reCAPTCHA Enterprise's `projects.assessments.annotate`.
+//
+// As strict as Google's endpoint where this project can tell: the path, the
+// API key, the content type and the body are checked against
+// AnnotateAssessmentRequest (unknown fields, unknown enum names and wrong
+// types are 400s), errors use Google's envelope, success is `{}`. Every call
+// is recorded. It can be told to fail the next calls (503, 429 with
+// Retry-After, 400...) so retries can be watched.
+//
+//   node local/google-api.mjs [--port 8788] [--project demo-project] [--key demo-key]
+//
+// Control endpoints (not part of Google's API):
+//   GET  /__stand-in/calls           recorded calls, oldest first
+//   POST /__stand-in/fail            {"status":503,"times":2,"retryAfter":1}
+//   POST /__stand-in/reset           forget calls and pending failures
+
+import http from 'node:http';
+import { pathToFileURL } from 'node:url';
+
+const STATUS = {
+  400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND',
+  408: 'DEADLINE_EXCEEDED', 409: 'ABORTED', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL',
+  501: 'NOT_IMPLEMENTED', 502: 'UNAVAILABLE', 503: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED',
+};
+
+const LABELS = ['ANNOTATION_UNSPECIFIED', 'LEGITIMATE', 'FRAUDULENT', 'PASSWORD_CORRECT', 'PASSWORD_INCORRECT'];
+const REASONS = ['REASON_UNSPECIFIED', 'CHARGEBACK', 'CHARGEBACK_FRAUD', 'CHARGEBACK_DISPUTE', 'REFUND',
+  'REFUND_FRAUD', 'TRANSACTION_ACCEPTED', 'TRANSACTION_DECLINED', 'PAYMENT_HEURISTICS',
+  'INITIATED_TWO_FACTOR', 'PASSED_TWO_FACTOR', 'FAILED_TWO_FACTOR', 'CORRECT_PASSWORD',
+  'INCORRECT_PASSWORD', 'SOCIAL_SPAM'];
+const EVENT_TYPES = ['TRANSACTION_EVENT_TYPE_UNSPECIFIED', 'MERCHANT_APPROVE', 'MERCHANT_DENY',
+  'MANUAL_REVIEW', 'AUTHORIZATION', 'AUTHORIZATION_DECLINE', 'PAYMENT_CAPTURE',
+  'PAYMENT_CAPTURE_DECLINE', 'CANCEL', 'CHARGEBACK_INQUIRY', 'CHARGEBACK_ALERT',
+  'FRAUD_NOTIFICATION', 'CHARGEBACK', 'CHARGEBACK_REPRESENTMENT', 'CHARGEBACK_REVERSE',
+  'REFUND_REQUEST', 'REFUND_DECLINE', 'REFUND', 'REFUND_REVERSE'];
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+const BASE64 = /^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(==)?|[A-Za-z0-9+/_-]{3}=?)?$/;
+
+// Proto3 JSON accepts the lowerCamel name and the original field name.
+const field = (camel, snake, check) => ({ names: [camel, snake], check });
+const enumOf = (values, where) => (v) =>
+  typeof v === 'string' && values.includes(v) ? null : `Invalid value at '${where}', ${JSON.stringify(v)}`;
+const str = (where) => (v) => (typeof v === 'string' ? null : `Invalid value at '${where}', expected a string`);
+const time = (where) => (v) =>
+  typeof v === 'string' && RFC3339.test(v) && !Number.isNaN(Date.parse(v.toUpperCase()))
+    ? null : `Invalid value at '${where}' (type.googleapis.com/google.protobuf.Timestamp), Field '${where}', Invalid time format`;
+
+function message(schema, where) {
+  return (obj) => {
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+      return `Invalid value at '${where}', expected an object`;
+    }
+    for (const [name, value] of Object.entries(obj)) {
+      const f = schema.find((s) => s.names.includes(name));
+      if (!f) return `Invalid JSON payload received. Unknown name ${JSON.stringify(name)}${where ? ` at '${where}'` : ''}: Cannot find field.`;
+      if (value === null) continue;
+      const err = f.check(value);
+      if (err) return err;
+    }
+    return null;
+  };
+}
+
+const transactionEvent = message([
+  field('eventType', 'event_type', enumOf(EVENT_TYPES, 'transaction_event.event_type')),
+  field('reason', 'reason', str('transaction_event.reason')),
+  field('value', 'value', (v) => (typeof v === 'number' && Number.isFinite(v) ? null : "Invalid value at 'transaction_event.value' (TYPE_DOUBLE)")),
+  field('eventTime', 'event_time', time('transaction_event.event_time')),
+], 'transaction_event');
+
+const phoneEvent = message([
+  field('phoneNumber', 'phone_number', str('phone_authentication_event.phone_number')),
+  field('eventTime', 'event_time', time('phone_authentication_event.event_time')),
+], 'phone_authentication_event');
+
+const annotateRequest = message([
+  field('annotation', 'annotation', enumOf(LABELS, 'annotation')),
+  field('reasons', 'reasons', (v) => {
+    if (!Array.isArray(v)) return "Invalid value at 'reasons' (type.googleapis.com/google.cloud.recaptchaenterprise.v1.AnnotateAssessmentRequest.Reason), expected a list";
+    for (const [i, r] of v.entries()) {
+      const err = enumOf(REASONS, `reasons[${i}]`)(r);
+      if (err) return err;
+    }
+    return null;
+  }),
+  field('accountId', 'account_id', str('account_id')),
+  field('hashedAccountId', 'hashed_account_id', (v) =>
+    typeof v === 'string' && BASE64.test(v) ? null : "Invalid value at 'hashed_account_id' (TYPE_BYTES), Base64 decoding failed"),
+  field('transactionEvent', 'transaction_event', transactionEvent),
+  field('phoneAuthenticationEvent', 'phone_authentication_event', (v) => {
+    const err = phoneEvent(v);
+    if (err) return err;
+    const phone = v.phoneNumber ?? v.phone_number;
+    return typeof phone === 'string' && phone.length > 0 ? null : "phone_authentication_event.phone_number is required";
+  }),
+], '');
+
+/** Validates an annotate body as Google would; returns an error message or null. */
+export function validateBody(text) {
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch (e) {
+    return `Invalid JSON payload received. ${e.message}`;
+  }
+  return annotateRequest(body);
+}
+
+const PATH = /^\/v1\/projects\/([^/]+)\/assessments\/([^/]+):annotate$/;
+
+export function createGoogleApi({ project = 'demo-project', key = 'demo-key', log = () => {} } = {}) {
+  const calls = [];
+  let failures = [];
+  const subscribers = new Set();
+
+  const server = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url, 'http://stand-in');
+
+    const send = (status, body, headers = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
+      res.end(JSON.stringify(body));
+    };
+    const googleError = (code, msg, headers) =>
+      send(code, { error: { code, message: msg, status: STATUS[code] ?? 'UNKNOWN' } }, headers);
+
+    if (url.pathname.startsWith('/__stand-in/')) {
+      res.setHeader('cache-control', 'no-store');
+      if (req.method === 'GET' && url.pathname === '/__stand-in/calls') return send(200, calls);
+      if (req.method === 'POST' && url.pathname === '/__stand-in/fail') {
+        const { status = 503, times = 1, retryAfter } = JSON.parse(text || '{}');
+        failures = Array.from({ length: times }, () => ({ status, retryAfter }));
+        return send(200, { pending: failures.length });
+      }
+      if (req.method === 'POST' && url.pathname === '/__stand-in/reset') {
+        calls.length = 0;
+        failures = [];
+        return send(200, {});
+      }
+      return googleError(404, 'unknown control endpoint');
+    }
+
+    const call = {
+      at: new Date().toISOString(),
+      method: req.method,
+      path: url.pathname,
+      contentType: req.headers['content-type'] ?? null,
+      keyValid: url.searchParams.get('key') === key,
+      body: text,
+    };
+    const m = PATH.exec(url.pathname);
+    call.project = m ? decodeURIComponent(m[1]) : null;
+    call.assessment = m ? decodeURIComponent(m[2]) : null;
+    const finish = (status, reply, headers) => {
+      call.status = status;
+      call.response = reply;
+      calls.push(call);
+      log(call);
+      for (const s of subscribers) s(call);
+      send(status, reply, headers);
+    };
+    const fail = (code, msg, headers) =>
+      finish(code, { error: { code, message: msg, status: STATUS[code] ?? 'UNKNOWN' } }, headers);
+
+    if (!m) return fail(404, `The requested URL ${url.pathname} was not found on this server.`);
+    if (req.method !== 'POST') return fail(404, `Method ${req.method} not allowed for ${url.pathname}`);
+    if (!url.searchParams.has('key')) return fail(403, 'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.');
+    if (!call.keyValid) return fail(400, 'API key not valid. Please pass a valid API key.');
+    if (call.project !== project) return fail(403, `Permission denied on resource project ${call.project}.`);
+    if (!/^[A-Za-z0-9]{16}$/.test(call.assessment)) return fail(404, 'Assessment not found.');
+    if (!/^application\/json(\s*;\s*charset=utf-8)?$/i.test(call.contentType ?? '')) {
+      return fail(400, `Invalid content type: ${call.contentType}`);
+    }
+    const invalid = validateBody(text);
+    if (invalid) return fail(400, invalid);
+    const failure = failures.shift();
+    if (failure) {
+      const headers = failure.retryAfter !== undefined ? { 'retry-after': String(failure.retryAfter) } : {};
+      return fail(failure.status, `Injected failure ${failure.status}`, headers);
+    }
+    return finish(200, {});
+  });
+
+  return {
+    server,
+    calls,
+    /** Calls answered so far, optionally only those for one assessment. */
+    callsFor: (assessment) => calls.filter((c) => c.assessment === assessment),
+    failNext(status, times = 1, retryAfter) {
+      failures = Array.from({ length: times }, () => ({ status, retryAfter }));
+    },
+    reset() {
+      calls.length = 0;
+      failures = [];
+    },
+    onCall(fn) {
+      subscribers.add(fn);
+      return () => subscribers.delete(fn);
+    },
+    listen(port = 0, host = '127.0.0.1') {
+      return new Promise((resolve) => server.listen(port, host, () => resolve(server.address().port)));
+    },
+    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); }),
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const arg = (name, dflt) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? process.argv[i + 1] : dflt;
+  };
+  const api = createGoogleApi({
+    project: arg('project', 'demo-project'),
+    key: arg('key', 'demo-key'),
+    log: (c) => console.log(`[google stand-in] ${c.status} ${c.assessment} ${c.body}`),
+  });
+  const port = await api.listen(Number(arg('port', 8788)));
+  console.log(`[google stand-in] listening on http://127.0.0.1:${port}`);
+}

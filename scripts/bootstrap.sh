@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what the project needs, idempotently; fast when already done.
+#   scripts/bootstrap.sh         build + run tools (Rust target, worker-build, wasm-bindgen, wrangler)
+#   scripts/bootstrap.sh test    also the test tools (wasm-pack, Chromium, ChromeDriver)
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+# cargo_tool CRATE VERSION BINARY: install CRATE at exactly VERSION unless BINARY
+# already reports it. The crates.io mirror can lag behind a lockfile, so a
+# failed --locked install is retried without it (the version stays pinned).
+cargo_tool() {
+  local crate=$1 version=$2 bin=$3
+  if "$bin" --version 2>/dev/null | grep -qF "$version"; then return; fi
+  say "installing $crate $version"
+  cargo install --locked "$crate" --version "=$version" ||
+    cargo install "$crate" --version "=$version"
+}
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
+cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build
+
+# node_modules is reinstalled only when package-lock.json changed.
+stamp="$ROOT/node_modules/.package-lock.sha"
+want=$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "installing npm packages (wrangler, binaryen)"
+  (cd "$ROOT" && npm ci --no-audit --no-fund)
+  echo "$want" > "$stamp"
+fi
+
+if [ "${1:-}" = test ]; then
+  cargo_tool wasm-pack "$WASM_PACK_VERSION" wasm-pack
+  if ! command -v chromium >/dev/null || ! [ -x /usr/bin/chromedriver ]; then
+    say "installing Debian's chromium and chromium-driver"
+    sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
+    $sudo_ apt-get install -y chromium chromium-driver ||
+      { $sudo_ apt-get update && $sudo_ apt-get install -y chromium chromium-driver; }
+  fi
+fi

@@ -1,0 +1,18 @@
+# Sourced by the other scripts: pinned tool versions and the environment
+# that keeps every tool off the network (no GitHub downloads, no telemetry).
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+
+# Pinned versions. wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock.
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")
+WORKER_BUILD_VERSION=0.8.7
+WASM_PACK_VERSION=0.15.1
+
+export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
+export WASM_OPT_BIN="$ROOT/node_modules/binaryen/bin/wasm-opt"
+export WRANGLER_SEND_METRICS=false
+export CLOUDFLARE_CF_FETCH_ENABLED=false
+export CHROMEDRIVER=/usr/bin/chromedriver
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

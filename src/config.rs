@@ -1,0 +1,406 @@
+//! The worker's configuration, parsed and validated once per isolate.
+//!
+//! Header names and token sources always have a usable value (an invalid one
+//! falls back to its default), so the proxy keeps working and header hygiene
+//! keeps applying; the API target is a `Result`, and only a valid one enables
+//! annotate calls. Every problem is kept for the log, naming the variable.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use crate::assessment_id::AssessmentId;
+use crate::cookies::CookiePattern;
+use crate::error::ConfigError;
+
+pub const PROJECT_ID: &str = "RECAPTCHA_PROJECT_ID";
+pub const API_KEY: &str = "RECAPTCHA_API_KEY";
+pub const API_BASE: &str = "RECAPTCHA_API_BASE";
+pub const ORIGIN_URL: &str = "ORIGIN_URL";
+pub const OUTCOME_HEADER: &str = "OUTCOME_HEADER";
+pub const TOKEN_HEADER: &str = "TOKEN_HEADER";
+pub const TOKEN_COOKIES: &str = "TOKEN_COOKIES";
+pub const ASSESSMENT_ID_HEADER: &str = "ASSESSMENT_ID_HEADER";
+
+/// Every variable the worker reads, for the shell to look up.
+pub const ALL_VARS: &[&str] = &[
+    PROJECT_ID,
+    API_KEY,
+    API_BASE,
+    ORIGIN_URL,
+    OUTCOME_HEADER,
+    TOKEN_HEADER,
+    TOKEN_COOKIES,
+    ASSESSMENT_ID_HEADER,
+];
+
+pub const DEFAULT_API_BASE: &str = "https://recaptchaenterprise.googleapis.com";
+pub const DEFAULT_OUTCOME_HEADER: &str = "X-Recaptcha-Outcome";
+pub const DEFAULT_TOKEN_HEADER: &str = "X-Recaptcha-Token";
+pub const DEFAULT_TOKEN_COOKIES: &str = "recaptcha-*-e,recaptcha-*-t";
+pub const DEFAULT_ASSESSMENT_ID_HEADER: &str = "X-Recaptcha-Assessment-Id";
+
+/// Everything but RFC 3986 unreserved characters is escaped.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Fetch the request's own URL (a Cloudflare route in front of the zone's origin).
+    SameAsRequest,
+    /// Send to this `scheme://host[:port]`, keeping path and query.
+    Fixed(String),
+    /// `ORIGIN_URL` is set but unusable: requests get a 502 rather than
+    /// going somewhere the operator did not intend.
+    Invalid,
+}
+
+/// Where annotate calls go. `Debug` never shows the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiTarget {
+    base: String,
+    project: String,
+    key: String,
+}
+
+impl ApiTarget {
+    /// `{base}/v1/projects/{project}/assessments/{id}:annotate?key={key}`,
+    /// with project and key percent-encoded and the ID valid by construction.
+    pub fn annotate_url(&self, id: &AssessmentId) -> String {
+        format!(
+            "{}/v1/projects/{}/assessments/{}:annotate?key={}",
+            self.base,
+            utf8_percent_encode(&self.project, COMPONENT),
+            id,
+            utf8_percent_encode(&self.key, COMPONENT),
+        )
+    }
+
+    /// Removes the key, raw and percent-encoded, from text about to be
+    /// logged (a runtime error message may quote the request URL).
+    pub fn scrub(&self, text: &str) -> String {
+        let encoded = utf8_percent_encode(&self.key, COMPONENT).to_string();
+        text.replace(&encoded, "[redacted]")
+            .replace(&self.key, "[redacted]")
+    }
+}
+
+impl std::fmt::Debug for ApiTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiTarget")
+            .field("base", &self.base)
+            .field("project", &self.project)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub origin: Origin,
+    pub outcome_header: String,
+    pub token_header: String,
+    pub token_cookies: Vec<CookiePattern>,
+    /// `None` when disabled with an empty `ASSESSMENT_ID_HEADER`.
+    pub assessment_id_header: Option<String>,
+    /// Annotate calls are made only when this is `Ok`.
+    pub api: Result<ApiTarget, Vec<ConfigError>>,
+    /// Every problem found, for one log line per isolate.
+    pub problems: Vec<ConfigError>,
+}
+
+impl Config {
+    /// Parses configuration from a variable lookup (`None` = not set).
+    pub fn parse(get: impl Fn(&str) -> Option<String>) -> Self {
+        let mut problems = Vec::new();
+        let origin = match get(ORIGIN_URL) {
+            None => Origin::SameAsRequest,
+            Some(v) => match base_url(&v, false) {
+                Ok(url) => Origin::Fixed(url),
+                Err(why) => {
+                    problems.push(ConfigError::new(ORIGIN_URL, why));
+                    Origin::Invalid
+                }
+            },
+        };
+        let mut header = |var, default: &str| match get(var) {
+            None => default.to_owned(),
+            Some(v) if is_header_name(&v) => v,
+            Some(v) => {
+                problems.push(ConfigError::new(
+                    var,
+                    format!("{v:?} is not a valid header name; using {default}"),
+                ));
+                default.to_owned()
+            }
+        };
+        let outcome_header = header(OUTCOME_HEADER, DEFAULT_OUTCOME_HEADER);
+        let token_header = header(TOKEN_HEADER, DEFAULT_TOKEN_HEADER);
+        let assessment_id_header = match get(ASSESSMENT_ID_HEADER) {
+            Some(v) if v.is_empty() => None,
+            _ => Some(header(ASSESSMENT_ID_HEADER, DEFAULT_ASSESSMENT_ID_HEADER)),
+        };
+        let token_cookies = match token_cookies(get(TOKEN_COOKIES).as_deref()) {
+            Ok(p) => p,
+            Err(why) => {
+                problems.push(ConfigError::new(
+                    TOKEN_COOKIES,
+                    format!("{why}; using {DEFAULT_TOKEN_COOKIES}"),
+                ));
+                token_cookies(None).unwrap_or_default()
+            }
+        };
+
+        let api = api_target(&get);
+        if let Err(errors) = &api {
+            problems.extend(errors.iter().cloned());
+        }
+        Config {
+            origin,
+            outcome_header,
+            token_header,
+            token_cookies,
+            assessment_id_header,
+            api,
+            problems,
+        }
+    }
+}
+
+fn api_target(get: &impl Fn(&str) -> Option<String>) -> Result<ApiTarget, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let base = base_url(
+        get(API_BASE).as_deref().unwrap_or(DEFAULT_API_BASE),
+        true,
+    )
+    .map_err(|why| errors.push(ConfigError::new(API_BASE, why)));
+    let project = match get(PROJECT_ID) {
+        None => Err(ConfigError::new(PROJECT_ID, "required but not set")),
+        Some(p) if is_project_id(&p) => Ok(p),
+        Some(p) => Err(ConfigError::new(
+            PROJECT_ID,
+            format!("{p:?} is not a Google Cloud project ID or number"),
+        )),
+    }
+    .map_err(|e| errors.push(e));
+    // The key's value never appears in a message.
+    let key = match get(API_KEY) {
+        None => Err(ConfigError::new(
+            API_KEY,
+            "required secret not set (wrangler secret put RECAPTCHA_API_KEY, or .dev.vars locally)",
+        )),
+        Some(k) if k.is_empty() => Err(ConfigError::new(API_KEY, "is empty")),
+        Some(k) if k.len() > 256 || !k.bytes().all(|b| b.is_ascii_graphic()) => Err(
+            ConfigError::new(API_KEY, "has whitespace, non-ASCII or is too long"),
+        ),
+        Some(k) => Ok(k),
+    }
+    .map_err(|e| errors.push(e));
+    match (base, project, key) {
+        (Ok(base), Ok(project), Ok(key)) => Ok(ApiTarget { base, project, key }),
+        _ => Err(errors),
+    }
+}
+
+fn token_cookies(v: Option<&str>) -> Result<Vec<CookiePattern>, String> {
+    v.unwrap_or(DEFAULT_TOKEN_COOKIES)
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(CookiePattern::parse)
+        .collect()
+}
+
+/// RFC 9110 field-name (`token`).
+fn is_header_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Project ID (`my-project`), number (`123456789`) or legacy domain-scoped
+/// ID (`example.com:my-project`). Still percent-encoded in the URL.
+fn is_project_id(s: &str) -> bool {
+    (1..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:_".contains(&b))
+}
+
+/// `http(s)://host[:port][/path]` with no user info, query or fragment,
+/// returned without a trailing slash. A path is allowed only when `allow_path`.
+fn base_url(v: &str, allow_path: bool) -> Result<String, String> {
+    let bad = |why: &str| Err(format!("{v:?} {why}"));
+    let Some((scheme, rest)) = v.split_once("://") else {
+        return bad("is not an absolute http(s) URL");
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return bad("must use http or https");
+    }
+    if rest.contains(['?', '#', '@', '\\']) || !rest.is_ascii() || rest.contains(char::is_whitespace)
+    {
+        return bad("must not have a query, fragment, user info, spaces or non-ASCII");
+    }
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, "")) => (h, None),
+            Some((h, p)) => match p.strip_prefix(':') {
+                Some(p) => (h, Some(p)),
+                None => return bad("has an invalid host"),
+            },
+            None => return bad("has an invalid host"),
+        },
+        None => match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    let host_ok = if authority.starts_with('[') {
+        !host.is_empty() && host.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+    } else {
+        !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    };
+    if !host_ok {
+        return bad("has an invalid host");
+    }
+    if let Some(p) = port {
+        if p.parse::<u16>().map_or(true, |n| n == 0) {
+            return bad("has an invalid port");
+        }
+    }
+    let path = path.trim_end_matches('/');
+    if !path.is_empty() && !allow_path {
+        return bad("must be scheme://host[:port] only (the request's path and query are kept)");
+    }
+    Ok(format!("{}://{authority}{path}", scheme.to_ascii_lowercase()))
+}
+
+/// The URL to fetch from the origin: the fixed origin plus the request's
+/// path and query, or the request URL unchanged.
+pub fn origin_request_url(origin: &str, request_url: &str) -> String {
+    let after_scheme = request_url.find("://").map_or(0, |i| i + 3);
+    let path_and_query = request_url[after_scheme..]
+        .find('/')
+        .map_or("/", |i| &request_url[after_scheme + i..]);
+    format!("{origin}{path_and_query}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(vars: &[(&str, &str)]) -> Config {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::parse(|k| map.get(k).cloned())
+    }
+
+    const GOOD: &[(&str, &str)] = &[(PROJECT_ID, "my-project"), (API_KEY, "AIzaSyExample_key-123")];
+
+    #[test]
+    fn defaults_apply_when_only_the_required_values_are_set() {
+        let c = parse(GOOD);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(c.origin, Origin::SameAsRequest);
+        assert_eq!(c.outcome_header, "X-Recaptcha-Outcome");
+        assert_eq!(c.token_header, "X-Recaptcha-Token");
+        assert_eq!(c.assessment_id_header.as_deref(), Some("X-Recaptcha-Assessment-Id"));
+        assert_eq!(c.token_cookies.len(), 2);
+        let id = AssessmentId::parse("bc304e08a0000000").unwrap();
+        assert_eq!(
+            c.api.unwrap().annotate_url(&id),
+            "https://recaptchaenterprise.googleapis.com/v1/projects/my-project/assessments/bc304e08a0000000:annotate?key=AIzaSyExample_key-123"
+        );
+    }
+
+    #[test]
+    fn project_and_key_are_percent_encoded_in_the_url() {
+        let c = parse(&[(PROJECT_ID, "example.com:proj"), (API_KEY, "a+b/c&d=e"), (API_BASE, "http://127.0.0.1:9/base/")]);
+        let id = AssessmentId::parse("AAAAAAAAAAAAAAAA").unwrap();
+        assert_eq!(
+            c.api.unwrap().annotate_url(&id),
+            "http://127.0.0.1:9/base/v1/projects/example.com%3Aproj/assessments/AAAAAAAAAAAAAAAA:annotate?key=a%2Bb%2Fc%26d%3De"
+        );
+    }
+
+    #[test]
+    fn missing_required_values_disable_annotation_and_name_the_variable() {
+        let c = parse(&[]);
+        let errors = c.api.unwrap_err();
+        let vars: Vec<_> = errors.iter().map(|e| e.var).collect();
+        assert_eq!(vars, vec![PROJECT_ID, API_KEY]);
+        assert_eq!(c.outcome_header, "X-Recaptcha-Outcome");
+    }
+
+    #[test]
+    fn the_api_key_never_appears_in_a_config_message() {
+        let secret = "secret key with spaces";
+        let c = parse(&[(PROJECT_ID, "p"), (API_KEY, secret)]);
+        assert!(c.api.is_err());
+        assert!(c.problems.iter().all(|p| !p.to_string().contains(secret)));
+        let ok = parse(GOOD).api.unwrap();
+        assert!(!format!("{ok:?}").contains("AIzaSyExample"));
+    }
+
+    #[test]
+    fn invalid_optional_values_fall_back_and_are_reported() {
+        let mut vars = GOOD.to_vec();
+        vars.extend([(OUTCOME_HEADER, "bad header"), (TOKEN_COOKIES, "a*b*c"), (ORIGIN_URL, "ftp://x")]);
+        let c = parse(&vars);
+        assert_eq!(c.outcome_header, "X-Recaptcha-Outcome");
+        assert_eq!(c.token_cookies.len(), 2);
+        assert_eq!(c.origin, Origin::Invalid);
+        let vars: Vec<_> = c.problems.iter().map(|e| e.var).collect();
+        assert_eq!(vars, vec![ORIGIN_URL, OUTCOME_HEADER, TOKEN_COOKIES]);
+        assert!(c.api.is_ok());
+    }
+
+    #[test]
+    fn scrubbing_removes_the_raw_and_the_encoded_key() {
+        let c = parse(&[(PROJECT_ID, "p"), (API_KEY, "a+b")]);
+        assert_eq!(
+            c.api.unwrap().scrub("GET /x?key=a%2Bb failed; key a+b"),
+            "GET /x?key=[redacted] failed; key [redacted]"
+        );
+    }
+
+    #[test]
+    fn an_empty_assessment_id_header_disables_it() {
+        let mut vars = GOOD.to_vec();
+        vars.push((ASSESSMENT_ID_HEADER, ""));
+        assert_eq!(parse(&vars).assessment_id_header, None);
+    }
+
+    #[test]
+    fn base_urls_are_validated() {
+        for ok in ["http://127.0.0.1:8080", "https://example.com/", "http://[::1]:8080", "http://localhost"] {
+            assert!(base_url(ok, false).is_ok(), "{ok}");
+        }
+        for bad in [
+            "127.0.0.1:8080",
+            "http://",
+            "http://a b",
+            "http://user@host",
+            "http://host?x",
+            "http://host:0",
+            "http://host:99999",
+            "http://host/path",
+            "javascript://x",
+        ] {
+            assert!(base_url(bad, false).is_err(), "{bad}");
+        }
+        assert_eq!(base_url("HTTP://h:1/p/", true).unwrap(), "http://h:1/p");
+    }
+
+    #[test]
+    fn the_origin_url_keeps_path_and_query() {
+        assert_eq!(
+            origin_request_url("http://127.0.0.1:8080", "https://shop.example/login?next=%2F#x"),
+            "http://127.0.0.1:8080/login?next=%2F#x"
+        );
+        assert_eq!(origin_request_url("http://o", "https://shop.example"), "http://o/");
+    }
+}

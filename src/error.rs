@@ -1,0 +1,85 @@
+//! Every way input can be refused, as values with the context a log needs.
+//!
+//! Messages quote at most a short, sanitised snippet of the offending input
+//! (see [`snippet`]) and never a token or the API key.
+
+use thiserror::Error;
+
+/// Why an outcome header was rejected (no annotation is sent).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum OutcomeError {
+    #[error("outcome header is {len} bytes, more than the {max} allowed")]
+    TooLong { len: usize, max: usize },
+    #[error("outcome header is empty")]
+    Empty,
+    #[error("unknown label {0:?} (expected LEGITIMATE or FRAUDULENT)")]
+    UnknownLabel(String),
+    #[error("label {0} is deprecated: send a label with reasons=CORRECT_PASSWORD or reasons=INCORRECT_PASSWORD instead")]
+    DeprecatedLabel(String),
+    #[error("more than one label")]
+    DuplicateLabel,
+    #[error("unknown parameter {0:?} (expected reasons, account-id or assessment)")]
+    UnknownParameter(String),
+    #[error("parameter {0} given more than once")]
+    DuplicateParameter(&'static str),
+    #[error("parameter {0} has an empty value")]
+    EmptyValue(&'static str),
+    #[error("unknown reason {0:?}")]
+    UnknownReason(String),
+    #[error("assessment must be exactly 16 ASCII letters or digits")]
+    InvalidAssessment,
+    #[error("nothing to send: no label, reasons, account or event")]
+    NothingToSend,
+    #[error("invalid JSON outcome: {0}")]
+    Json(String),
+    #[error("invalid {field}: {why}")]
+    InvalidField { field: &'static str, why: String },
+}
+
+/// A configuration variable that is missing or invalid.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{var}: {why}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub why: String,
+}
+
+impl ConfigError {
+    pub fn new(var: &'static str, why: impl Into<String>) -> Self {
+        Self {
+            var,
+            why: why.into(),
+        }
+    }
+}
+
+/// At most 40 characters of untrusted input, with control characters
+/// replaced, so a log line stays short and single-line.
+pub fn snippet(s: &str) -> String {
+    snippet_n(s, 40)
+}
+
+/// [`snippet`] with a chosen length.
+pub fn snippet_n(s: &str, max: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .take(max)
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect();
+    if s.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippets_are_short_and_single_line() {
+        assert_eq!(snippet("a\nb"), "a\u{FFFD}b");
+        let long = "x".repeat(100);
+        assert_eq!(snippet(&long).chars().count(), 41);
+    }
+}

@@ -1,0 +1,21 @@
+//! reCAPTCHA Enterprise annotations from the edge.
+//!
+//! The pure core (everything but [`runtime`]) knows nothing of Workers: it
+//! parses configuration, finds assessment IDs in tokens, parses outcome
+//! headers, builds annotate calls, schedules retries and shapes log lines.
+//! The `runtime` module is the thin shell that moves bytes between the
+//! Workers runtime and that core.
+
+pub mod annotate_call;
+pub mod annotation;
+pub mod assessment_id;
+pub mod config;
+pub mod cookies;
+pub mod error;
+pub mod log;
+pub mod outcome;
+pub mod retry;
+pub mod token_sources;
+
+#[cfg(feature = "runtime")]
+mod runtime;

@@ -1,0 +1,152 @@
+//! The worker's log lines: one JSON object per line, one per event.
+//!
+//! The types here hold no token and no key, so no log line can carry one.
+
+use serde::Serialize;
+
+use crate::annotate_call::GoogleError;
+use crate::annotation::{Label, Reason};
+use crate::assessment_id::AssessmentId;
+use crate::error::{ConfigError, OutcomeError};
+use crate::token_sources::Rejected;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryResult {
+    Delivered,
+    /// Google answered with a final (non-retryable) error.
+    Rejected,
+    /// Retries or time ran out on transient failures.
+    GaveUp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// An annotation ended (delivered, rejected or given up on).
+    Annotation {
+        assessment: AssessmentId,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        label: Option<Label>,
+        reasons: Vec<Reason>,
+        result: DeliveryResult,
+        /// Last HTTP status, absent when the last attempt had none.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        attempts: u32,
+        ms: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<GoogleError>,
+        /// Last network error, scrubbed of the key.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        network_error: Option<String>,
+    },
+    /// The origin's outcome header did not parse: nothing sent.
+    OutcomeRejected {
+        header: String,
+        reason: String,
+    },
+    /// A valid outcome that cannot be sent: no assessment ID, or no API config.
+    OutcomeDropped {
+        reason: &'static str,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        tokens_rejected: Vec<Rejected>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        config_errors: Vec<String>,
+    },
+    /// Configuration problems, once per isolate.
+    ConfigInvalid {
+        errors: Vec<String>,
+        annotate_enabled: bool,
+    },
+    /// The origin could not be reached; the client got a 502.
+    OriginUnreachable {
+        error: String,
+    },
+}
+
+impl Event {
+    pub fn outcome_rejected(header: &str, e: &OutcomeError) -> Self {
+        Event::OutcomeRejected {
+            header: header.to_owned(),
+            reason: e.to_string(),
+        }
+    }
+
+    pub fn config_invalid(errors: &[ConfigError], annotate_enabled: bool) -> Self {
+        Event::ConfigInvalid {
+            errors: errors.iter().map(ToString::to_string).collect(),
+            annotate_enabled,
+        }
+    }
+
+    pub fn level(&self) -> Level {
+        match self {
+            Event::Annotation {
+                result: DeliveryResult::Delivered,
+                ..
+            } => Level::Info,
+            Event::Annotation { .. } | Event::OutcomeRejected { .. } | Event::OutcomeDropped { .. } => {
+                Level::Warn
+            }
+            Event::ConfigInvalid { .. } | Event::OriginUnreachable { .. } => Level::Error,
+        }
+    }
+
+    /// The line to log: `{"level":…,"event":…,…}`.
+    pub fn to_line(&self) -> String {
+        #[derive(Serialize)]
+        struct Line<'a> {
+            level: Level,
+            #[serde(flatten)]
+            event: &'a Event,
+        }
+        serde_json::to_string(&Line {
+            level: self.level(),
+            event: self,
+        })
+        .unwrap_or_else(|_| String::from(r#"{"level":"error","event":"log_failed"}"#))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delivered_annotation_is_one_json_line_with_every_field() {
+        let line = Event::Annotation {
+            assessment: AssessmentId::parse("bc304e08a0000000").unwrap(),
+            label: Some(Label::Fraudulent),
+            reasons: vec![Reason::IncorrectPassword],
+            result: DeliveryResult::Delivered,
+            status: Some(200),
+            attempts: 2,
+            ms: 431,
+            error: None,
+            network_error: None,
+        }
+        .to_line();
+        assert_eq!(
+            line,
+            r#"{"level":"info","event":"annotation","assessment":"bc304e08a0000000","label":"FRAUDULENT","reasons":["INCORRECT_PASSWORD"],"result":"delivered","status":200,"attempts":2,"ms":431}"#
+        );
+    }
+
+    #[test]
+    fn a_rejected_outcome_names_the_header_and_why() {
+        let e = crate::outcome::parse("MAYBE").unwrap_err();
+        let line = Event::outcome_rejected("X-Recaptcha-Outcome", &e).to_line();
+        assert!(line.contains(r#""event":"outcome_rejected""#));
+        assert!(line.contains("unknown label"));
+        assert!(!line.contains('\n'));
+    }
+}

@@ -1,0 +1,63 @@
+//! The origin's outcome header: what happened, in one of two forms.
+//!
+//! The first non-space character picks the form: `{` is the JSON form
+//! ([`json_form`]), anything else the short form ([`short_form`]).
+
+mod json_form;
+mod short_form;
+
+use crate::annotation::Annotation;
+use crate::assessment_id::AssessmentId;
+use crate::error::OutcomeError;
+
+/// Longest outcome header accepted; real ones are well under 1 KiB.
+pub const MAX_LEN: usize = 8 * 1024;
+
+/// A parsed, validated outcome: the body to send and, optionally, the
+/// assessment to send it for (otherwise the one found in the request).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub assessment: Option<AssessmentId>,
+    pub annotation: Annotation,
+}
+
+/// Parses an outcome header value. Rejects it as a whole on any error.
+pub fn parse(value: &str) -> Result<Outcome, OutcomeError> {
+    if value.len() > MAX_LEN {
+        return Err(OutcomeError::TooLong {
+            len: value.len(),
+            max: MAX_LEN,
+        });
+    }
+    let trimmed = value.trim_matches(|c: char| c == ' ' || c == '\t');
+    let outcome = if trimmed.is_empty() {
+        return Err(OutcomeError::Empty);
+    } else if trimmed.starts_with('{') {
+        json_form::parse(trimmed)?
+    } else {
+        short_form::parse(trimmed)?
+    };
+    if outcome.annotation.is_empty() {
+        return Err(OutcomeError::NothingToSend);
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_non_space_character_picks_the_form() {
+        let json = parse(r#"  {"annotation":"LEGITIMATE"}"#).unwrap();
+        let short = parse("  legitimate").unwrap();
+        assert_eq!(json, short);
+    }
+
+    #[test]
+    fn oversized_and_empty_headers_are_rejected() {
+        let long = format!("LEGITIMATE;account-id={}", "a".repeat(MAX_LEN));
+        assert!(matches!(parse(&long), Err(OutcomeError::TooLong { .. })));
+        assert_eq!(parse("   "), Err(OutcomeError::Empty));
+    }
+}

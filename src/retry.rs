@@ -1,0 +1,193 @@
+//! When to try an annotate call again, and when to stop.
+//!
+//! Exponential backoff with full jitter (AWS architecture blog's
+//! "FullJitter"), `Retry-After` as a floor, and one overall budget measured
+//! from the moment the client's response was handed back: the runtime cancels
+//! `waitUntil` work about 30 s after the response, so everything must end well
+//! before that.
+
+/// What a response (or the lack of one) means for the annotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    Delivered,
+    /// Network error, 408, 429, 500, 502, 503, 504.
+    Retryable,
+    /// Any other status: Google has decided; retrying cannot help.
+    Final,
+}
+
+/// `None` is a network error (no HTTP status at all).
+pub fn disposition(status: Option<u16>) -> Disposition {
+    match status {
+        Some(200..=299) => Disposition::Delivered,
+        None | Some(408 | 429 | 500 | 502 | 503 | 504) => Disposition::Retryable,
+        Some(_) => Disposition::Final,
+    }
+}
+
+/// `Retry-After` in its delta-seconds form, as milliseconds. The HTTP-date
+/// form is not used by Google's API and is ignored.
+pub fn parse_retry_after(value: &str) -> Option<u64> {
+    let v = value.trim();
+    if v.is_empty() || v.len() > 10 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse::<u64>().ok().map(|s| s.saturating_mul(1000))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Backoff ceiling before jitter for the first retry.
+    pub base_ms: u64,
+    /// Largest backoff ceiling (before `Retry-After`).
+    pub max_backoff_ms: u64,
+    /// Everything, waits and attempts, ends within this many ms of the response.
+    pub budget_ms: u64,
+    /// A retry is only worth starting with at least this much budget left.
+    pub min_attempt_ms: u64,
+    /// Longest single attempt.
+    pub attempt_timeout_ms: u64,
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            base_ms: 250,
+            max_backoff_ms: 8_000,
+            budget_ms: 20_000,
+            min_attempt_ms: 1_000,
+            attempt_timeout_ms: 10_000,
+            max_attempts: 8,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// How long to wait before the next attempt, or `None` to give up.
+    ///
+    /// `attempts` is how many were made so far (≥ 1), `elapsed_ms` the time
+    /// since the response, `jitter` a uniform sample in `[0, 1)`.
+    pub fn next_delay(
+        &self,
+        attempts: u32,
+        elapsed_ms: u64,
+        retry_after_ms: Option<u64>,
+        jitter: f64,
+    ) -> Option<u64> {
+        if attempts >= self.max_attempts {
+            return None;
+        }
+        let exp = attempts.saturating_sub(1).min(32);
+        let ceiling = self
+            .base_ms
+            .saturating_mul(1u64 << exp)
+            .min(self.max_backoff_ms);
+        let jitter = if jitter.is_finite() { jitter.clamp(0.0, 1.0) } else { 1.0 };
+        let backoff = (ceiling as f64 * jitter) as u64;
+        let delay = backoff.max(retry_after_ms.unwrap_or(0));
+        let starts_at = elapsed_ms.saturating_add(delay);
+        (starts_at.saturating_add(self.min_attempt_ms) <= self.budget_ms).then_some(delay)
+    }
+
+    /// Timeout for an attempt starting at `elapsed_ms`: never past the budget.
+    pub fn attempt_timeout(&self, elapsed_ms: u64) -> u64 {
+        self.budget_ms
+            .saturating_sub(elapsed_ms)
+            .min(self.attempt_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn only_transient_statuses_are_retried() {
+        for s in [408, 429, 500, 502, 503, 504] {
+            assert_eq!(disposition(Some(s)), Disposition::Retryable, "{s}");
+        }
+        assert_eq!(disposition(None), Disposition::Retryable);
+        for s in [200, 204] {
+            assert_eq!(disposition(Some(s)), Disposition::Delivered);
+        }
+        for s in [301, 400, 401, 403, 404, 409, 413, 501, 505] {
+            assert_eq!(disposition(Some(s)), Disposition::Final, "{s}");
+        }
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds() {
+        assert_eq!(parse_retry_after("3"), Some(3000));
+        assert_eq!(parse_retry_after(" 0 "), Some(0));
+        assert_eq!(parse_retry_after("-1"), None);
+        assert_eq!(parse_retry_after("1.5"), None);
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("99999999999"), None);
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_ceiling() {
+        let p = RetryPolicy::default();
+        let full: Vec<_> = (1..6).map(|n| p.next_delay(n, 0, None, 0.999_999)).collect();
+        assert_eq!(full, vec![Some(249), Some(499), Some(999), Some(1999), Some(3999)]);
+        assert_eq!(p.next_delay(1, 0, None, 0.0), Some(0));
+    }
+
+    #[test]
+    fn retry_after_is_a_floor() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.next_delay(1, 0, Some(2_000), 0.5), Some(2_000));
+    }
+
+    #[test]
+    fn a_retry_after_beyond_the_budget_gives_up_at_once() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.next_delay(1, 0, Some(60_000), 0.5), None);
+        assert_eq!(p.next_delay(1, 19_200, None, 0.9), None);
+    }
+
+    #[test]
+    fn attempts_are_capped() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.next_delay(p.max_attempts, 0, None, 0.0), None);
+    }
+
+    proptest! {
+        #[test]
+        fn every_retry_starts_early_enough_to_finish_within_budget(
+            attempts in 1u32..20,
+            elapsed in 0u64..40_000,
+            retry_after in proptest::option::of(0u64..100_000),
+            jitter in 0.0f64..1.0,
+        ) {
+            let p = RetryPolicy::default();
+            if let Some(d) = p.next_delay(attempts, elapsed, retry_after, jitter) {
+                prop_assert!(elapsed + d + p.min_attempt_ms <= p.budget_ms);
+                prop_assert!(d >= retry_after.unwrap_or(0));
+                prop_assert!(d <= p.max_backoff_ms.max(retry_after.unwrap_or(0)));
+                prop_assert!(p.attempt_timeout(elapsed + d) >= p.min_attempt_ms);
+            }
+        }
+
+        #[test]
+        fn a_whole_schedule_of_worst_case_attempts_ends_within_budget(
+            jitters in proptest::collection::vec(0.0f64..1.0, 8),
+        ) {
+            // Every attempt runs into its full timeout: the worst case.
+            let p = RetryPolicy::default();
+            let mut elapsed = 0;
+            let mut attempts = 0;
+            loop {
+                elapsed += p.attempt_timeout(elapsed);
+                attempts += 1;
+                match p.next_delay(attempts, elapsed, None, jitters[(attempts as usize - 1) % 8]) {
+                    Some(d) => elapsed += d,
+                    None => break,
+                }
+            }
+            prop_assert!(elapsed <= p.budget_ms);
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Request to the origin and response to the client, both streamed.
+
+use wasm_bindgen::JsValue;
+use worker::{web_sys, Context, Fetch, Headers, Request, Response, Result};
+
+use super::{deliver, logger};
+use crate::config::{origin_request_url, Config, Origin};
+use crate::log::Event;
+use crate::outcome;
+use crate::token_sources::{self, Extraction};
+
+pub async fn handle(req: Request, config: &'static Config, ctx: &Context) -> Result<Response> {
+    let extraction = token_sources::extract(
+        &config.token_header,
+        req.headers().get(&config.token_header)?.as_deref(),
+        req.headers().get("cookie")?.as_deref(),
+        &config.token_cookies,
+    );
+    let origin_url = match &config.origin {
+        Origin::SameAsRequest => req.inner().url(),
+        Origin::Fixed(origin) => origin_request_url(origin, &req.inner().url()),
+        Origin::Invalid => return plain_text(502, "Bad gateway: origin misconfigured\n"),
+    };
+    let upstream = match forward(&req, &origin_url, config, &extraction).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            logger::emit(&Event::OriginUnreachable {
+                error: e.to_string(),
+            });
+            return plain_text(502, "Bad gateway: origin unreachable\n");
+        }
+    };
+    let outcome_value = upstream.headers().get(&config.outcome_header)?;
+    let response = filter_response(upstream, config)?;
+    if let Some(value) = outcome_value {
+        schedule_annotation(&value, config, &extraction, ctx);
+    }
+    Ok(response)
+}
+
+/// The client's request, unchanged but for the control headers, with its
+/// body streamed and redirects handed back rather than followed.
+async fn forward(
+    req: &Request,
+    url: &str,
+    config: &Config,
+    extraction: &Extraction,
+) -> Result<Response> {
+    let headers = req.headers().clone();
+    headers.delete(&config.outcome_header)?;
+    if let Some(name) = &config.assessment_id_header {
+        headers.delete(name)?;
+        if let Some(id) = extraction.id() {
+            headers.set(name, id.as_str())?;
+        }
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method(&req.inner().method());
+    init.set_headers(&headers.0);
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    if let Some(body) = req.inner().body() {
+        init.set_body(&JsValue::from(body));
+    }
+    let outgoing = web_sys::Request::new_with_str_and_init(url, &init)?;
+    Fetch::Request(Request::from(outgoing)).send().await
+}
+
+/// The origin's response with the outcome header removed, always.
+fn filter_response(upstream: Response, config: &Config) -> Result<Response> {
+    let headers: Headers = upstream.headers().clone();
+    headers.delete(&config.outcome_header)?;
+    Ok(upstream.with_headers(headers))
+}
+
+fn schedule_annotation(
+    value: &str,
+    config: &'static Config,
+    extraction: &Extraction,
+    ctx: &Context,
+) {
+    let outcome = match outcome::parse(value) {
+        Ok(o) => o,
+        Err(e) => return logger::emit(&Event::outcome_rejected(&config.outcome_header, &e)),
+    };
+    let Some(id) = outcome.assessment.or(extraction.id()) else {
+        return logger::emit(&Event::OutcomeDropped {
+            reason: "no assessment ID: no valid token in the request and no assessment= in the outcome",
+            tokens_rejected: extraction.rejected.clone(),
+            config_errors: Vec::new(),
+        });
+    };
+    match &config.api {
+        Ok(api) => ctx.wait_until(deliver::annotate(api, id, outcome.annotation)),
+        Err(errors) => logger::emit(&Event::OutcomeDropped {
+            reason: "annotation disabled: configuration invalid",
+            tokens_rejected: Vec::new(),
+            config_errors: errors.iter().map(ToString::to_string).collect(),
+        }),
+    }
+}
+
+fn plain_text(status: u16, body: &str) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", "text/plain; charset=utf-8")?;
+    Ok(Response::ok(body)?.with_status(status).with_headers(headers))
+}
