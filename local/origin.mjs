@@ -1,0 +1,103 @@
+// A local origin behind the worker: the site whose backend knows outcomes.
+//
+//   node local/origin.mjs [--port 8080] [--www www]
+//
+// Routes:
+//   POST /login        form or JSON {"password"}: "correct horse" is right.
+//                      Sets X-Recaptcha-Outcome the way a real backend would.
+//   ANY  /echo         what the origin received: method, path, headers, body hash
+//   ANY  /respond      a response shaped by the query: status, outcome (header
+//                      value), location, cookie (repeatable), body, repeat
+//   GET  /*            files from www/ (the demo site), if present
+
+import http from 'node:http';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export const DEMO_PASSWORD = 'correct horse';
+const OUTCOME = 'X-Recaptcha-Outcome';
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml' };
+
+async function readBody(req) {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+export function createOrigin({ www } = {}) {
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://origin');
+    const body = await readBody(req);
+
+    if (url.pathname === '/echo') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({
+        method: req.method,
+        path: url.pathname,
+        query: url.search,
+        // rawHeaders keeps repeated headers and their order.
+        headers: Object.fromEntries(Object.entries(req.headers)),
+        bodyLength: body.length,
+        bodySha256: crypto.createHash('sha256').update(body).digest('hex'),
+      }));
+    }
+
+    if (url.pathname === '/respond') {
+      const q = url.searchParams;
+      const headers = [['content-type', 'text/plain']];
+      if (q.has('outcome')) headers.push([OUTCOME, q.get('outcome')]);
+      if (q.has('location')) headers.push(['location', q.get('location')]);
+      for (const c of q.getAll('cookie')) headers.push(['set-cookie', c]);
+      res.writeHead(Number(q.get('status') ?? 200), headers.flat());
+      return res.end((q.get('body') ?? '').repeat(Number(q.get('repeat') ?? 1)));
+    }
+
+    if (url.pathname === '/login' && req.method === 'POST') {
+      const text = body.toString('utf8');
+      const password = (req.headers['content-type'] ?? '').includes('json')
+        ? (JSON.parse(text || '{}').password ?? '')
+        : new URLSearchParams(text).get('password') ?? '';
+      const ok = password === DEMO_PASSWORD;
+      res.writeHead(ok ? 200 : 401, {
+        'content-type': 'application/json',
+        [OUTCOME]: ok ? 'LEGITIMATE; reasons=CORRECT_PASSWORD' : 'FRAUDULENT; reasons=INCORRECT_PASSWORD',
+      });
+      return res.end(JSON.stringify({
+        ok,
+        message: ok ? 'Welcome back.' : 'Wrong password.',
+        assessmentIdSeen: req.headers['x-recaptcha-assessment-id'] ?? null,
+      }));
+    }
+
+    if (www && req.method === 'GET') {
+      const rel = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
+      const file = path.resolve(www, rel);
+      if (file.startsWith(path.resolve(www) + path.sep) && fs.existsSync(file) && fs.statSync(file).isFile()) {
+        res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+        return fs.createReadStream(file).pipe(res);
+      }
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found\n');
+  });
+
+  return {
+    server,
+    listen(port = 0, host = '127.0.0.1') {
+      return new Promise((resolve) => server.listen(port, host, () => resolve(server.address().port)));
+    },
+    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); }),
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const arg = (name, dflt) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? process.argv[i + 1] : dflt;
+  };
+  const origin = createOrigin({ www: arg('www', undefined) });
+  const port = await origin.listen(Number(arg('port', 8080)));
+  console.log(`[origin] listening on http://127.0.0.1:${port}`);
+}

@@ -1,0 +1,125 @@
+// Runs the built worker (build/) in workerd through `wrangler dev`, with a
+// generated config so each caller picks its own vars and secrets.
+// Used by the dev command, the integration tests and the benchmark.
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `wrangler dev` on the already built worker.
+ * vars: [vars] values; secrets: written to .dev.vars (wrangler prints them as hidden).
+ * Returns { url, logs, lines(), waitForLog(pred), stop() }.
+ */
+export async function startWorker({ vars = {}, secrets = {}, port, onLine } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'annotate-edge-'));
+  const main = path.join(ROOT, 'build', 'index.js');
+  if (!fs.existsSync(main)) throw new Error('build/index.js is missing: run scripts/build.sh first');
+  fs.writeFileSync(path.join(dir, 'wrangler.json'), JSON.stringify({
+    name: 'annotate-edge-local',
+    main,
+    compatibility_date: '2026-04-01',
+    vars,
+  }, null, 2));
+  fs.writeFileSync(path.join(dir, '.dev.vars'),
+    Object.entries(secrets).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(''));
+
+  port ??= await freePort();
+  const inspector = await freePort();
+  const wrangler = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
+  const child = spawn(wrangler, [
+    'dev', '--config', path.join(dir, 'wrangler.json'),
+    '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
+    '--show-interactive-dev-session=false', '--log-level', 'log',
+  ], {
+    cwd: dir,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1', FORCE_COLOR: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+
+  const logs = [];
+  const waiters = new Set();
+  const consume = (stream) => {
+    let buf = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk) => {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        // Strip ANSI colours: wrangler colours warnings and errors.
+        const line = buf.slice(0, i).replace(/\x1b\[[0-9;]*m/g, '');
+        buf = buf.slice(i + 1);
+        logs.push(line);
+        onLine?.(line);
+        for (const w of waiters) w();
+      }
+    });
+  };
+  consume(child.stdout);
+  consume(child.stderr);
+
+  const waitForLog = (pred, timeoutMs = 30_000, from = 0) => new Promise((resolve, reject) => {
+    const check = () => {
+      const hit = logs.slice(from).find(pred);
+      if (hit !== undefined) {
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve(hit);
+      }
+    };
+    const timer = setTimeout(() => {
+      waiters.delete(check);
+      reject(new Error(`timed out waiting for a log line; last lines:\n${logs.slice(-15).join('\n')}`));
+    }, timeoutMs);
+    waiters.add(check);
+    check();
+  });
+
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  try {
+    await Promise.race([
+      waitForLog((l) => l.includes('Ready on'), 60_000),
+      exited.then((code) => { throw new Error(`wrangler dev exited (${code}):\n${logs.join('\n')}`); }),
+    ]);
+  } catch (e) {
+    child.kill('SIGTERM');
+    throw e;
+  }
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    logs,
+    /** Worker log lines that are JSON events, parsed. */
+    events: () => logs.flatMap((l) => {
+      const i = l.indexOf('{"level"');
+      if (i < 0) return [];
+      try { return [JSON.parse(l.slice(i))]; } catch { return []; }
+    }),
+    waitForLog,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
