@@ -7,7 +7,8 @@
 //                      Sets X-Recaptcha-Outcome the way a real backend would.
 //   ANY  /echo         what the origin received: method, path, headers, body hash
 //   ANY  /respond      a response shaped by the query: status, outcome (header
-//                      value), location, cookie (repeatable), body, repeat
+//                      value), location, cookie and header=Name:value (both
+//                      repeatable), body, repeat
 //   GET  /*            files from www/ (the demo site), if present
 
 import http from 'node:http';
@@ -50,6 +51,10 @@ export function createOrigin({ www } = {}) {
       if (q.has('outcome')) headers.push([OUTCOME, q.get('outcome')]);
       if (q.has('location')) headers.push(['location', q.get('location')]);
       for (const c of q.getAll('cookie')) headers.push(['set-cookie', c]);
+      for (const h of q.getAll('header')) {
+        const i = h.indexOf(':');
+        headers.push([h.slice(0, i).trim(), h.slice(i + 1).trim()]);
+      }
       res.writeHead(Number(q.get('status') ?? 200), headers.flat());
       return res.end((q.get('body') ?? '').repeat(Number(q.get('repeat') ?? 1)));
     }
