@@ -1,7 +1,7 @@
 # Sourced by the other scripts: pinned tool versions and the environment
 # that keeps every tool off the network (no GitHub downloads, no telemetry).
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
 
 # Pinned versions. wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock.

@@ -39,7 +39,11 @@ pub const DEFAULT_TOKEN_COOKIES: &str = "recaptcha-*-e,recaptcha-*-t";
 pub const DEFAULT_ASSESSMENT_ID_HEADER: &str = "X-Recaptcha-Assessment-Id";
 
 /// Everything but RFC 3986 unreserved characters is escaped.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -166,11 +170,8 @@ impl Config {
 
 fn api_target(get: &impl Fn(&str) -> Option<String>) -> Result<ApiTarget, Vec<ConfigError>> {
     let mut errors = Vec::new();
-    let base = base_url(
-        get(API_BASE).as_deref().unwrap_or(DEFAULT_API_BASE),
-        true,
-    )
-    .map_err(|why| errors.push(ConfigError::new(API_BASE, why)));
+    let base = base_url(get(API_BASE).as_deref().unwrap_or(DEFAULT_API_BASE), true)
+        .map_err(|why| errors.push(ConfigError::new(API_BASE, why)));
     let project = match get(PROJECT_ID) {
         None => Err(ConfigError::new(PROJECT_ID, "required but not set")),
         Some(p) if is_project_id(&p) => Ok(p),
@@ -233,7 +234,9 @@ fn base_url(v: &str, allow_path: bool) -> Result<String, String> {
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
         return bad("must use http or https");
     }
-    if rest.contains(['?', '#', '@', '\\']) || !rest.is_ascii() || rest.contains(char::is_whitespace)
+    if rest.contains(['?', '#', '@', '\\'])
+        || !rest.is_ascii()
+        || rest.contains(char::is_whitespace)
     {
         return bad("must not have a query, fragment, user info, spaces or non-ASCII");
     }
@@ -253,7 +256,10 @@ fn base_url(v: &str, allow_path: bool) -> Result<String, String> {
         },
     };
     let host_ok = if authority.starts_with('[') {
-        !host.is_empty() && host.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
     } else {
         !host.is_empty()
             && host
@@ -272,7 +278,10 @@ fn base_url(v: &str, allow_path: bool) -> Result<String, String> {
     if !path.is_empty() && !allow_path {
         return bad("must be scheme://host[:port] only (the request's path and query are kept)");
     }
-    Ok(format!("{}://{authority}{path}", scheme.to_ascii_lowercase()))
+    Ok(format!(
+        "{}://{authority}{path}",
+        scheme.to_ascii_lowercase()
+    ))
 }
 
 /// The URL to fetch from the origin: the fixed origin plus the request's
@@ -298,7 +307,10 @@ mod tests {
         Config::parse(|k| map.get(k).cloned())
     }
 
-    const GOOD: &[(&str, &str)] = &[(PROJECT_ID, "my-project"), (API_KEY, "AIzaSyExample_key-123")];
+    const GOOD: &[(&str, &str)] = &[
+        (PROJECT_ID, "my-project"),
+        (API_KEY, "AIzaSyExample_key-123"),
+    ];
 
     #[test]
     fn defaults_apply_when_only_the_required_values_are_set() {
@@ -307,7 +319,10 @@ mod tests {
         assert_eq!(c.origin, Origin::SameAsRequest);
         assert_eq!(c.outcome_header, "X-Recaptcha-Outcome");
         assert_eq!(c.token_header, "X-Recaptcha-Token");
-        assert_eq!(c.assessment_id_header.as_deref(), Some("X-Recaptcha-Assessment-Id"));
+        assert_eq!(
+            c.assessment_id_header.as_deref(),
+            Some("X-Recaptcha-Assessment-Id")
+        );
         assert_eq!(c.token_cookies.len(), 2);
         let id = AssessmentId::parse("bc304e08a0000000").unwrap();
         assert_eq!(
@@ -318,7 +333,11 @@ mod tests {
 
     #[test]
     fn project_and_key_are_percent_encoded_in_the_url() {
-        let c = parse(&[(PROJECT_ID, "example.com:proj"), (API_KEY, "a+b/c&d=e"), (API_BASE, "http://127.0.0.1:9/base/")]);
+        let c = parse(&[
+            (PROJECT_ID, "example.com:proj"),
+            (API_KEY, "a+b/c&d=e"),
+            (API_BASE, "http://127.0.0.1:9/base/"),
+        ]);
         let id = AssessmentId::parse("AAAAAAAAAAAAAAAA").unwrap();
         assert_eq!(
             c.api.unwrap().annotate_url(&id),
@@ -348,7 +367,11 @@ mod tests {
     #[test]
     fn invalid_optional_values_fall_back_and_are_reported() {
         let mut vars = GOOD.to_vec();
-        vars.extend([(OUTCOME_HEADER, "bad header"), (TOKEN_COOKIES, "a*b*c"), (ORIGIN_URL, "ftp://x")]);
+        vars.extend([
+            (OUTCOME_HEADER, "bad header"),
+            (TOKEN_COOKIES, "a*b*c"),
+            (ORIGIN_URL, "ftp://x"),
+        ]);
         let c = parse(&vars);
         assert_eq!(c.outcome_header, "X-Recaptcha-Outcome");
         assert_eq!(c.token_cookies.len(), 2);
@@ -376,7 +399,12 @@ mod tests {
 
     #[test]
     fn base_urls_are_validated() {
-        for ok in ["http://127.0.0.1:8080", "https://example.com/", "http://[::1]:8080", "http://localhost"] {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "https://example.com/",
+            "http://[::1]:8080",
+            "http://localhost",
+        ] {
             assert!(base_url(ok, false).is_ok(), "{ok}");
         }
         for bad in [
@@ -398,9 +426,15 @@ mod tests {
     #[test]
     fn the_origin_url_keeps_path_and_query() {
         assert_eq!(
-            origin_request_url("http://127.0.0.1:8080", "https://shop.example/login?next=%2F#x"),
+            origin_request_url(
+                "http://127.0.0.1:8080",
+                "https://shop.example/login?next=%2F#x"
+            ),
             "http://127.0.0.1:8080/login?next=%2F#x"
         );
-        assert_eq!(origin_request_url("http://o", "https://shop.example"), "http://o/");
+        assert_eq!(
+            origin_request_url("http://o", "https://shop.example"),
+            "http://o/"
+        );
     }
 }

@@ -79,10 +79,21 @@ mod tests {
     #[test]
     fn a_star_matches_one_run_of_letters_and_digits() {
         let p = CookiePattern::parse("recaptcha-*-t").unwrap();
-        for name in ["recaptcha-cf-t", "recaptcha-ca-t", "recaptcha-fastly-t", "recaptcha-gxlb-t"] {
+        for name in [
+            "recaptcha-cf-t",
+            "recaptcha-ca-t",
+            "recaptcha-fastly-t",
+            "recaptcha-gxlb-t",
+        ] {
             assert!(p.matches(name), "{name}");
         }
-        for name in ["recaptcha--t", "recaptcha-cf-e", "recaptcha-c-f-t", "xrecaptcha-cf-t", "recaptcha-cf-tt"] {
+        for name in [
+            "recaptcha--t",
+            "recaptcha-cf-e",
+            "recaptcha-c-f-t",
+            "xrecaptcha-cf-t",
+            "recaptcha-cf-tt",
+        ] {
             assert!(!p.matches(name), "{name}");
         }
     }

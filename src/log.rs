@@ -50,10 +50,7 @@ pub enum Event {
         network_error: Option<String>,
     },
     /// The origin's outcome header did not parse: nothing sent.
-    OutcomeRejected {
-        header: String,
-        reason: String,
-    },
+    OutcomeRejected { header: String, reason: String },
     /// A valid outcome that cannot be sent: no assessment ID, or no API config.
     OutcomeDropped {
         reason: &'static str,
@@ -68,9 +65,7 @@ pub enum Event {
         annotate_enabled: bool,
     },
     /// The origin could not be reached; the client got a 502.
-    OriginUnreachable {
-        error: String,
-    },
+    OriginUnreachable { error: String },
 }
 
 impl Event {
@@ -94,9 +89,9 @@ impl Event {
                 result: DeliveryResult::Delivered,
                 ..
             } => Level::Info,
-            Event::Annotation { .. } | Event::OutcomeRejected { .. } | Event::OutcomeDropped { .. } => {
-                Level::Warn
-            }
+            Event::Annotation { .. }
+            | Event::OutcomeRejected { .. }
+            | Event::OutcomeDropped { .. } => Level::Warn,
             Event::ConfigInvalid { .. } | Event::OriginUnreachable { .. } => Level::Error,
         }
     }

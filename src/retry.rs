@@ -83,7 +83,11 @@ impl RetryPolicy {
             .base_ms
             .saturating_mul(1u64 << exp)
             .min(self.max_backoff_ms);
-        let jitter = if jitter.is_finite() { jitter.clamp(0.0, 1.0) } else { 1.0 };
+        let jitter = if jitter.is_finite() {
+            jitter.clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
         let backoff = (ceiling as f64 * jitter) as u64;
         let delay = backoff.max(retry_after_ms.unwrap_or(0));
         let starts_at = elapsed_ms.saturating_add(delay);
@@ -101,7 +105,6 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     #[test]
     fn only_transient_statuses_are_retried() {
@@ -130,8 +133,13 @@ mod tests {
     #[test]
     fn backoff_doubles_up_to_its_ceiling() {
         let p = RetryPolicy::default();
-        let full: Vec<_> = (1..6).map(|n| p.next_delay(n, 0, None, 0.999_999)).collect();
-        assert_eq!(full, vec![Some(249), Some(499), Some(999), Some(1999), Some(3999)]);
+        let full: Vec<_> = (1..6)
+            .map(|n| p.next_delay(n, 0, None, 0.999_999))
+            .collect();
+        assert_eq!(
+            full,
+            vec![Some(249), Some(499), Some(999), Some(1999), Some(3999)]
+        );
         assert_eq!(p.next_delay(1, 0, None, 0.0), Some(0));
     }
 
@@ -153,6 +161,13 @@ mod tests {
         let p = RetryPolicy::default();
         assert_eq!(p.next_delay(p.max_attempts, 0, None, 0.0), None);
     }
+}
+
+// Property tests run on the host only (proptest is not built for wasm).
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
 
     proptest! {
         #[test]

@@ -108,15 +108,23 @@ mod tests {
     }
 
     fn id(token_header: Option<&str>, cookie: Option<&str>) -> Option<String> {
-        extract("X-Recaptcha-Token", token_header, cookie, &default_patterns())
-            .id()
-            .map(|i| i.to_string())
+        extract(
+            "X-Recaptcha-Token",
+            token_header,
+            cookie,
+            &default_patterns(),
+        )
+        .id()
+        .map(|i| i.to_string())
     }
 
     #[test]
     fn the_action_token_header_comes_first() {
         let cookie = format!("recaptcha-cf-e=tok:U={ID_B}");
-        assert_eq!(id(Some(&format!("tok:U={ID_A}")), Some(&cookie)).as_deref(), Some(ID_A));
+        assert_eq!(
+            id(Some(&format!("tok:U={ID_A}")), Some(&cookie)).as_deref(),
+            Some(ID_A)
+        );
     }
 
     #[test]
@@ -128,17 +136,34 @@ mod tests {
     #[test]
     fn a_bad_source_falls_through_to_the_next() {
         let cookie = format!("recaptcha-cf-e=broken; recaptcha-fastly-t=t:U={ID_B}");
-        let got = extract("X-Recaptcha-Token", Some("no-id"), Some(&cookie), &default_patterns());
+        let got = extract(
+            "X-Recaptcha-Token",
+            Some("no-id"),
+            Some(&cookie),
+            &default_patterns(),
+        );
         assert_eq!(got.id().unwrap().as_str(), ID_B);
-        assert_eq!(got.found.unwrap().1, Source::Cookie("recaptcha-fastly-t".into()));
+        assert_eq!(
+            got.found.unwrap().1,
+            Source::Cookie("recaptcha-fastly-t".into())
+        );
         assert_eq!(got.rejected.len(), 2);
     }
 
     #[test]
     fn cookie_values_are_percent_decoded_exactly_once() {
-        assert_eq!(id(None, Some(&format!("recaptcha-cf-t=tok%3AU%3D{ID_A}"))).as_deref(), Some(ID_A));
-        assert_eq!(id(None, Some(&format!("recaptcha-cf-t=tok%253AU%253D{ID_A}"))), None);
-        assert_eq!(id(None, Some("recaptcha-cf-t=tok%3AU%3Daaaaaaaaaaaaaa%2F1")), None);
+        assert_eq!(
+            id(None, Some(&format!("recaptcha-cf-t=tok%3AU%3D{ID_A}"))).as_deref(),
+            Some(ID_A)
+        );
+        assert_eq!(
+            id(None, Some(&format!("recaptcha-cf-t=tok%253AU%253D{ID_A}"))),
+            None
+        );
+        assert_eq!(
+            id(None, Some("recaptcha-cf-t=tok%3AU%3Daaaaaaaaaaaaaa%2F1")),
+            None
+        );
     }
 
     #[test]
@@ -148,13 +173,24 @@ mod tests {
 
     #[test]
     fn invalid_utf8_after_decoding_is_reported() {
-        let got = extract("t", None, Some("recaptcha-cf-t=%FF:U=aaaaaaaaaaaaaaa1"), &default_patterns());
+        let got = extract(
+            "t",
+            None,
+            Some("recaptcha-cf-t=%FF:U=aaaaaaaaaaaaaaa1"),
+            &default_patterns(),
+        );
         assert_eq!(got.id(), None);
         assert_eq!(got.rejected[0].problem, TokenProblem::BadPercentEncoding);
     }
 
     #[test]
     fn unrelated_cookies_are_ignored() {
-        assert_eq!(id(None, Some(&format!("session=x:U={ID_A}; recaptcha-t=x:U={ID_A}"))), None);
+        assert_eq!(
+            id(
+                None,
+                Some(&format!("session=x:U={ID_A}; recaptcha-t=x:U={ID_A}"))
+            ),
+            None
+        );
     }
 }

@@ -47,7 +47,10 @@ pub(super) fn parse(value: &str) -> Result<Outcome, OutcomeError> {
     let raw: Raw = serde_json::from_str(value).map_err(|e| OutcomeError::Json(e.to_string()))?;
     let mut annotation = Annotation {
         label: raw.annotation.as_deref().map(label).transpose()?,
-        account_id: raw.account_id.map(|a| non_empty("accountId", a)).transpose()?,
+        account_id: raw
+            .account_id
+            .map(|a| non_empty("accountId", a))
+            .transpose()?,
         hashed_account_id: raw.hashed_account_id.map(|h| base64(&h)).transpose()?,
         transaction_event: raw.transaction_event.map(transaction_event).transpose()?,
         phone_authentication_event: raw.phone_authentication_event.map(phone).transpose()?,
@@ -98,7 +101,8 @@ fn non_empty(field: &'static str, s: String) -> Result<String, OutcomeError> {
 fn base64(s: &str) -> Result<String, OutcomeError> {
     use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
     use base64::engine::DecodePaddingMode;
-    let lenient = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let lenient =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
     let standard = GeneralPurpose::new(&base64::alphabet::STANDARD, lenient);
     let url_safe = GeneralPurpose::new(&base64::alphabet::URL_SAFE, lenient);
     let bytes = standard
@@ -198,7 +202,10 @@ mod tests {
     #[test]
     fn deprecated_labels_get_a_hint() {
         let err = parse_header(r#"{"annotation":"PASSWORD_INCORRECT"}"#).unwrap_err();
-        assert_eq!(err, OutcomeError::DeprecatedLabel("PASSWORD_INCORRECT".into()));
+        assert_eq!(
+            err,
+            OutcomeError::DeprecatedLabel("PASSWORD_INCORRECT".into())
+        );
         assert!(err.to_string().contains("reasons=INCORRECT_PASSWORD"));
     }
 }

@@ -93,7 +93,9 @@ mod tests {
     #[test]
     fn names_and_values_are_case_insensitive_and_whitespace_is_ignored() {
         let o = ok("legitimate;reasons=correct_password,passed_two_factor;account-id=u-42");
-        let p = ok("  LEGITIMATE ;  REASONS = CORRECT_PASSWORD , Passed_Two_Factor ; Account-ID= u-42 ;");
+        let p = ok(
+            "  LEGITIMATE ;  REASONS = CORRECT_PASSWORD , Passed_Two_Factor ; Account-ID= u-42 ;",
+        );
         assert_eq!(o, p);
         assert_eq!(o.annotation.account_id.as_deref(), Some("u-42"));
         assert_eq!(
@@ -120,19 +122,40 @@ mod tests {
         use OutcomeError::*;
         let cases: &[(&str, OutcomeError)] = &[
             ("MAYBE", UnknownLabel("MAYBE".into())),
-            ("PASSWORD_CORRECT", DeprecatedLabel("PASSWORD_CORRECT".into())),
-            ("password_incorrect", DeprecatedLabel("PASSWORD_INCORRECT".into())),
-            ("ANNOTATION_UNSPECIFIED", UnknownLabel("ANNOTATION_UNSPECIFIED".into())),
+            (
+                "PASSWORD_CORRECT",
+                DeprecatedLabel("PASSWORD_CORRECT".into()),
+            ),
+            (
+                "password_incorrect",
+                DeprecatedLabel("PASSWORD_INCORRECT".into()),
+            ),
+            (
+                "ANNOTATION_UNSPECIFIED",
+                UnknownLabel("ANNOTATION_UNSPECIFIED".into()),
+            ),
             ("LEGITIMATE; FRAUDULENT", DuplicateLabel),
-            ("LEGITIMATE; reason=CHARGEBACK", UnknownParameter("reason".into())),
+            (
+                "LEGITIMATE; reason=CHARGEBACK",
+                UnknownParameter("reason".into()),
+            ),
             ("LEGITIMATE; reasons=", EmptyValue("reasons")),
             ("LEGITIMATE; reasons=CHARGEBACK,", UnknownReason("".into())),
             ("LEGITIMATE; reasons=NOPE", UnknownReason("NOPE".into())),
-            ("LEGITIMATE; reasons=REASON_UNSPECIFIED", UnknownReason("REASON_UNSPECIFIED".into())),
-            ("reasons=REFUND; reasons=REFUND", DuplicateParameter("reasons")),
+            (
+                "LEGITIMATE; reasons=REASON_UNSPECIFIED",
+                UnknownReason("REASON_UNSPECIFIED".into()),
+            ),
+            (
+                "reasons=REFUND; reasons=REFUND",
+                DuplicateParameter("reasons"),
+            ),
             ("LEGITIMATE; account-id=", EmptyValue("account-id")),
             ("LEGITIMATE; assessment=abc", InvalidAssessment),
-            ("LEGITIMATE; assessment=../../../../../../x", InvalidAssessment),
+            (
+                "LEGITIMATE; assessment=../../../../../../x",
+                InvalidAssessment,
+            ),
             ("assessment=bc304e08a0000000", NothingToSend),
             (";;", NothingToSend),
         ];

@@ -84,7 +84,8 @@ fn schedule_annotation(
     };
     let Some(id) = outcome.assessment.or(extraction.id()) else {
         return logger::emit(&Event::OutcomeDropped {
-            reason: "no assessment ID: no valid token in the request and no assessment= in the outcome",
+            reason:
+                "no assessment ID: no valid token in the request and no assessment= in the outcome",
             tokens_rejected: extraction.rejected.clone(),
             config_errors: Vec::new(),
         });
@@ -102,5 +103,7 @@ fn schedule_annotation(
 fn plain_text(status: u16, body: &str) -> Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", "text/plain; charset=utf-8")?;
-    Ok(Response::ok(body)?.with_status(status).with_headers(headers))
+    Ok(Response::ok(body)?
+        .with_status(status)
+        .with_headers(headers))
 }

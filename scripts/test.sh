@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every test tier; installs what it needs first (idempotent).
+#   1. host:        cargo test (unit, property and contract tests of the pure core)
+#   2. browser:     wasm-pack test in headless Chromium (the core as wasm)
+#   3. integration: the built worker in workerd (wrangler dev) with a local
+#                   origin and the strict Google API stand-in
+# Also: cargo fmt/clippy, and `wrangler deploy --dry-run` (which builds the worker).
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+cd "$ROOT"
+"$ROOT/scripts/bootstrap.sh" test
+
+logs="$ROOT/target/test-logs"
+mkdir -p "$logs"
+count() { # count PATTERN-SUMMING-AWK LOG
+  awk "$1" "$2"
+}
+
+say "lint: cargo fmt --check, cargo clippy -D warnings"
+cargo fmt --all -- --check
+cargo clippy --quiet --no-default-features --all-targets -- -D warnings
+cargo clippy --quiet --target wasm32-unknown-unknown --lib -- -D warnings
+
+say "tier 1/3 host: cargo test"
+cargo test --no-default-features 2>&1 | tee "$logs/host.log"
+host=$(count '/^test result:/ { n += $4 } END { print n + 0 }' "$logs/host.log")
+
+say "tier 2/3 browser: wasm-pack test --headless --chrome"
+wasm-pack test --headless --chrome --mode no-install --no-default-features --test browser 2>&1 | tee "$logs/browser.log"
+browser=$(count '/^test result:/ { n += $4 } END { print n + 0 }' "$logs/browser.log")
+
+say "build + deploy check: wrangler deploy --dry-run"
+wrangler deploy --dry-run --outdir "$ROOT/target/dry-run" 2>&1 | tee "$logs/deploy.log"
+
+say "tier 3/3 integration: the worker in workerd"
+node --test --test-reporter=spec --test-concurrency=1 tests/integration/ 2>&1 | tee "$logs/integration.log"
+integration=$(count '/^ℹ pass / { print $3 }' "$logs/integration.log")
+
+wasm="$ROOT/build/index_bg.wasm"
+echo
+say "summary"
+printf '  %-12s %4s tests passed\n' host "$host" browser "$browser" integration "$integration"
+printf '  %-12s %s bytes raw, %s bytes gzip\n' wasm "$(wc -c < "$wasm")" "$(gzip -9c "$wasm" | wc -c)"
+for n in "$host" "$browser" "$integration"; do
+  if [ "${n:-0}" -le 0 ]; then echo "a tier ran no tests" >&2; exit 1; fi
+done
