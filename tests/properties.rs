@@ -28,7 +28,13 @@ fn id_strategy() -> impl Strategy<Value = String> {
 fn scramble_case(s: &str, seed: u64) -> String {
     s.chars()
         .enumerate()
-        .map(|(i, c)| if (seed >> (i % 64)) & 1 == 1 { c.to_ascii_lowercase() } else { c })
+        .map(|(i, c)| {
+            if (seed >> (i % 64)) & 1 == 1 {
+                c.to_ascii_lowercase()
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
