@@ -9,6 +9,12 @@
 //   ANY  /respond      a response shaped by the query: status, outcome (header
 //                      value), location, cookie and header=Name:value (both
 //                      repeatable), body, repeat
+//   POST /checkout     pays an order; annotates it with a JSON-form outcome
+//   POST /orders/:id/chargeback
+//                      a late event: annotates the order's assessment with
+//                      `assessment` in the outcome (no token needed)
+//   GET  /demo/api-calls?since=n, POST /demo/api-fail {"mode":"503"|"429"|"400"|""}
+//                      the demo panel's view of the Google stand-in (when given one)
 //   GET  /*            files from www/ (the demo site), if present
 
 import http from 'node:http';
@@ -27,7 +33,12 @@ async function readBody(req) {
   return Buffer.concat(chunks);
 }
 
-export function createOrigin({ www } = {}) {
+export function createOrigin({ www, standIn } = {}) {
+  const orders = new Map(); // order id -> assessment ID seen at checkout
+  const json = (res, status, body, headers = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
+    res.end(JSON.stringify(body));
+  };
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://origin');
     const body = await readBody(req);
@@ -74,6 +85,45 @@ export function createOrigin({ www } = {}) {
         message: ok ? 'Welcome back.' : 'Wrong password.',
         assessmentIdSeen: req.headers['x-recaptcha-assessment-id'] ?? null,
       }));
+    }
+
+    if (url.pathname === '/checkout' && req.method === 'POST') {
+      const order = `A-${1000 + orders.size}`;
+      const assessment = req.headers['x-recaptcha-assessment-id'] ?? null;
+      orders.set(order, assessment);
+      const outcome = {
+        annotation: 'LEGITIMATE',
+        reasons: ['TRANSACTION_ACCEPTED'],
+        transactionEvent: { eventType: 'PAYMENT_CAPTURE', value: 12.5, eventTime: new Date().toISOString() },
+      };
+      return json(res, 200, { order, message: 'Paid.' }, { [OUTCOME]: JSON.stringify(outcome) });
+    }
+
+    const chargeback = /^\/orders\/([^/]+)\/chargeback$/.exec(url.pathname);
+    if (chargeback && req.method === 'POST') {
+      const order = decodeURIComponent(chargeback[1]);
+      const assessment = orders.get(order);
+      if (!assessment) return json(res, 404, { message: `No order ${order} with a known assessment.` });
+      const outcome = {
+        annotation: 'FRAUDULENT',
+        reasons: ['CHARGEBACK_FRAUD'],
+        transactionEvent: { eventType: 'CHARGEBACK', reason: '10.4', value: 12.5, eventTime: new Date().toISOString() },
+        assessment,
+      };
+      return json(res, 200, { message: `Chargeback on ${order} recorded; its assessment ${assessment} is annotated FRAUDULENT.` },
+        { [OUTCOME]: JSON.stringify(outcome) });
+    }
+
+    if (standIn && url.pathname === '/demo/api-calls') {
+      return json(res, 200, standIn.calls.slice(Number(url.searchParams.get('since') ?? 0)));
+    }
+    if (standIn && url.pathname === '/demo/api-fail' && req.method === 'POST') {
+      const { mode = '' } = JSON.parse(body.toString('utf8') || '{}');
+      const plans = { 503: [503, 2], 429: [429, 1, 1], 400: [400, 1], '': [200, 0] };
+      const plan = plans[mode];
+      if (!plan) return json(res, 400, { message: `unknown mode ${mode}` });
+      standIn.failNext(...plan);
+      return json(res, 200, { mode });
     }
 
     if (www && req.method === 'GET') {

@@ -1,0 +1,121 @@
+// The whole loop as a person sees it: headless Chromium drives the demo shop
+// through the worker in workerd, and the page's live panel must show each
+// annotation arrive at the Google stand-in. Saves a screenshot to
+// tests/artifacts/demo.png.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { startDemo } from '../../local/demo.mjs';
+import { ROOT } from '../../local/worker.mjs';
+
+const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
+let demo;
+let browser;
+let page;
+const responses = []; // every response the browser received: url + all headers
+const offsite = []; // any request that tried to leave 127.0.0.1
+
+before(async () => {
+  demo = await startDemo();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  await page.route('**/*', (route) => {
+    const { hostname } = new URL(route.request().url());
+    if (hostname === '127.0.0.1') return route.continue();
+    offsite.push(route.request().url());
+    return route.abort();
+  });
+  page.on('response', async (r) => responses.push({ url: r.url(), headers: await r.allHeaders() }));
+  await page.goto(demo.url);
+});
+
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+/** Statuses of the panel's rows for one assessment, oldest first, once `count` are shown. */
+async function panelRows(id, count) {
+  await page.waitForFunction(
+    ([a, n]) => document.querySelectorAll(`#calls tr[data-assessment="${a}"]`).length >= n,
+    [id, count],
+    { timeout: 20_000 },
+  );
+  return page.$$eval(`#calls tr[data-assessment="${id}"]`, (rows) => rows.reverse().map((r) => ({
+    status: Number(r.dataset.status),
+    label: r.querySelector('.label').textContent,
+    reasons: r.querySelector('.reasons').textContent,
+    body: r.querySelector('.body').textContent,
+  })));
+}
+
+async function signIn(password) {
+  await page.fill('#password', password);
+  const previous = await page.getAttribute('#login-result', 'data-assessment');
+  await page.click('#login-button');
+  await page.waitForFunction((p) => {
+    const id = document.querySelector('#login-result').dataset.assessment;
+    return id && id !== p;
+  }, previous);
+  return page.getAttribute('#login-result', 'data-assessment');
+}
+
+test('the page plays the WAF script: a session cookie and a 16-character ID', async () => {
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === 'recaptcha-cf-t');
+  assert.ok(session, 'no recaptcha-cf-t cookie');
+  const id = await page.textContent('#session-id');
+  assert.match(id, /^[A-Za-z0-9]{16}$/);
+  assert.ok(decodeURIComponent(session.value).endsWith(`:U=${id}`));
+});
+
+test('a wrong password shows FRAUDULENT / INCORRECT_PASSWORD, then the right one LEGITIMATE / CORRECT_PASSWORD', async () => {
+  const wrong = await signIn('hunter2');
+  const [fraud] = await panelRows(wrong, 1);
+  assert.deepEqual([fraud.status, fraud.label, fraud.reasons], [200, 'FRAUDULENT', 'INCORRECT_PASSWORD']);
+  assert.equal(fraud.body, '{"annotation":"FRAUDULENT","reasons":["INCORRECT_PASSWORD"]}');
+
+  const right = await signIn('correct horse');
+  assert.notEqual(right, wrong);
+  const [legit] = await panelRows(right, 1);
+  assert.deepEqual([legit.status, legit.label, legit.reasons], [200, 'LEGITIMATE', 'CORRECT_PASSWORD']);
+  assert.equal(await page.getAttribute('#outcome-verdict', 'data-leaked'), 'false');
+});
+
+test('with the API failing 503, the panel shows the retries and then the delivery', async () => {
+  await page.selectOption('#fail-mode', '503');
+  await page.waitForResponse((r) => r.url().endsWith('/demo/api-fail'));
+  await page.click('#checkout-button');
+  await page.waitForFunction(() => document.querySelector('#checkout-result').dataset.assessment);
+  const id = await page.getAttribute('#checkout-result', 'data-assessment');
+  const rows = await panelRows(id, 3);
+  assert.deepEqual(rows.map((r) => r.status), [503, 503, 200]);
+  assert.ok(rows.every((r) => r.label === 'LEGITIMATE' && r.reasons === 'TRANSACTION_ACCEPTED'));
+  assert.equal(JSON.parse(rows[2].body).transactionEvent.eventType, 'PAYMENT_CAPTURE');
+});
+
+test('a chargeback reported later annotates the order\'s assessment', async () => {
+  const id = await page.getAttribute('#checkout-result', 'data-assessment');
+  await page.click('#chargeback-button');
+  const rows = await panelRows(id, 4);
+  const late = rows[3];
+  assert.deepEqual([late.status, late.label, late.reasons], [200, 'FRAUDULENT', 'CHARGEBACK_FRAUD']);
+  assert.equal(JSON.parse(late.body).assessment, undefined);
+});
+
+test('no response the browser saw carried the outcome header, and nothing left localhost', async () => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'demo.png'), fullPage: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'demo.jpg'), type: 'jpeg', quality: 70, fullPage: true });
+  const worker = responses.filter((r) => r.url.startsWith(demo.worker.url));
+  assert.ok(worker.length >= 10, `only ${worker.length} responses seen`);
+  for (const r of worker) assert.equal(r.headers['x-recaptcha-outcome'], undefined, r.url);
+  assert.deepEqual(offsite, []);
+});
