@@ -1,15 +1,16 @@
 # Sourced by the other scripts: pinned tool versions and the environment
 # that keeps every tool off the network (no GitHub downloads, no telemetry).
 
-ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+export PATH="$CARGO_BIN:$ROOT/node_modules/.bin:$PATH"
 
 # Pinned versions. wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock.
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")
 WORKER_BUILD_VERSION=0.8.7
 WASM_PACK_VERSION=0.15.1
 
-export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
+export WASM_BINDGEN_BIN="$CARGO_BIN/wasm-bindgen"
 export WASM_OPT_BIN="$ROOT/node_modules/binaryen/bin/wasm-opt"
 export WRANGLER_SEND_METRICS=false
 export CLOUDFLARE_CF_FETCH_ENABLED=false
