@@ -24,13 +24,12 @@ export function freePort() {
 }
 
 /**
- * Starts `wrangler dev` on the already built worker.
+ * Starts `wrangler dev` on the already built worker (or another script: `main`).
  * vars: [vars] values; secrets: written to .dev.vars (wrangler prints them as hidden).
  * Returns { url, logs, lines(), waitForLog(pred), stop() }.
  */
-export async function startWorker({ vars = {}, secrets = {}, port, onLine } = {}) {
+export async function startWorker({ vars = {}, secrets = {}, port, onLine, main = path.join(ROOT, 'build', 'index.js') } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'annotate-edge-'));
-  const main = path.join(ROOT, 'build', 'index.js');
   if (!fs.existsSync(main)) throw new Error('build/index.js is missing: run scripts/build.sh first');
   fs.writeFileSync(path.join(dir, 'wrangler.json'), JSON.stringify({
     name: 'annotate-edge-local',

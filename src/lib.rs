@@ -11,6 +11,7 @@ pub mod annotation;
 pub mod assessment_id;
 pub mod config;
 pub mod cookies;
+pub mod dedup;
 pub mod error;
 pub mod log;
 pub mod outcome;
