@@ -133,7 +133,10 @@ mod tests {
         }
         assert_eq!(r.len(), CAPACITY);
         // The oldest were evicted, so they are sent again.
-        assert!(r.should_send(key(&format!("{:016}", 0), "LEGITIMATE"), CAPACITY as u64 + 11));
+        assert!(r.should_send(
+            key(&format!("{:016}", 0), "LEGITIMATE"),
+            CAPACITY as u64 + 11
+        ));
     }
 
     #[test]

@@ -9,9 +9,11 @@
 pub mod annotate_call;
 pub mod annotation;
 pub mod assessment_id;
+pub mod batch;
 pub mod config;
 pub mod cookies;
 pub mod dedup;
+pub mod envelope;
 pub mod error;
 pub mod log;
 pub mod outcome;

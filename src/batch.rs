@@ -1,0 +1,234 @@
+//! The late-annotation batch endpoint's body: a JSON array or NDJSON of
+//! outcomes, each naming its assessment directly or through a WAF token.
+//! Every item is validated on its own; one bad item never sinks the batch.
+
+use serde::Serialize;
+
+use crate::annotation::Annotation;
+use crate::assessment_id::AssessmentId;
+use crate::outcome;
+
+/// Most items per request.
+pub const MAX_ITEMS: usize = 1000;
+/// Largest body accepted: 1,000 items of about 1 KiB each.
+pub const MAX_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `application/json`: one array of items.
+    Json,
+    /// `application/x-ndjson` (or `application/jsonl`): one item per line.
+    Ndjson,
+}
+
+impl Format {
+    /// The format named by a `Content-Type`, parameters ignored.
+    pub fn from_content_type(ct: &str) -> Option<Self> {
+        let essence = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match essence.as_str() {
+            "application/json" => Some(Self::Json),
+            "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
+                Some(Self::Ndjson)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Why the whole request is refused (nothing is accepted).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    #[error("unsupported content type: send application/json (an array) or application/x-ndjson")]
+    UnsupportedContentType,
+    #[error("body is over {MAX_BYTES} bytes")]
+    TooLarge,
+    #[error("{0} items; at most {MAX_ITEMS} per request")]
+    TooManyItems(usize),
+    #[error("body is not a JSON array of outcomes: {0}")]
+    NotJson(String),
+}
+
+impl BatchError {
+    pub fn status(&self) -> u16 {
+        match self {
+            BatchError::UnsupportedContentType => 415,
+            BatchError::TooLarge | BatchError::TooManyItems(_) => 413,
+            BatchError::NotJson(_) => 400,
+        }
+    }
+}
+
+/// One accepted item.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Accepted {
+    pub index: usize,
+    pub assessment: AssessmentId,
+    pub annotation: Annotation,
+}
+
+/// One rejected item, as reported back to the caller.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    pub index: usize,
+    pub error: String,
+}
+
+/// Splits a batch into accepted and rejected items.
+pub fn parse(body: &str, format: Format) -> Result<(Vec<Accepted>, Vec<Rejected>), BatchError> {
+    if body.len() > MAX_BYTES {
+        return Err(BatchError::TooLarge);
+    }
+    let items: Vec<Result<serde_json::Value, String>> = match format {
+        Format::Json => {
+            let values: Vec<serde_json::Value> =
+                serde_json::from_str(body).map_err(|e| BatchError::NotJson(e.to_string()))?;
+            values.into_iter().map(Ok).collect()
+        }
+        Format::Ndjson => body
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).map_err(|e| format!("not JSON: {e}")))
+            .collect(),
+    };
+    if items.len() > MAX_ITEMS {
+        return Err(BatchError::TooManyItems(items.len()));
+    }
+    let mut accepted = Vec::new();
+    let mut rejected = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        match item.and_then(item_to_annotation) {
+            Ok((assessment, annotation)) => accepted.push(Accepted {
+                index,
+                assessment,
+                annotation,
+            }),
+            Err(error) => rejected.push(Rejected { index, error }),
+        }
+    }
+    Ok((accepted, rejected))
+}
+
+/// An item is the JSON outcome form plus `assessment` or `token`.
+fn item_to_annotation(item: serde_json::Value) -> Result<(AssessmentId, Annotation), String> {
+    let serde_json::Value::Object(mut map) = item else {
+        return Err("item is not a JSON object".into());
+    };
+    let token = match map.remove("token") {
+        None => None,
+        Some(serde_json::Value::String(t)) => Some(t),
+        Some(_) => return Err("token must be a string".into()),
+    };
+    let parsed =
+        outcome::parse(&serde_json::Value::Object(map).to_string()).map_err(|e| e.to_string())?;
+    let id = match (parsed.assessment, token) {
+        (Some(_), Some(_)) => return Err("give assessment or token, not both".into()),
+        (Some(id), None) => id,
+        // The error never repeats the token.
+        (None, Some(t)) => AssessmentId::from_token(&t)
+            .ok_or("token has no assessment ID (16 letters/digits after its last :U=)")?,
+        (None, None) => return Err("item needs an assessment or a token".into()),
+    };
+    Ok((id, parsed.annotation))
+}
+
+/// Compares a bearer `Authorization` header with the expected token in time
+/// that does not depend on where they differ.
+pub fn bearer_matches(authorization: Option<&str>, expected: &str) -> bool {
+    let Some(given) = authorization.and_then(|h| {
+        let (scheme, rest) = h.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+    }) else {
+        return false;
+    };
+    let (a, b) = (given.as_bytes(), expected.as_bytes());
+    // Walk the full length of the expected token whatever the input, so the
+    // time depends on neither where they differ nor the given length.
+    let mut diff = u8::from(a.len() != b.len());
+    for (i, &x) in b.iter().enumerate() {
+        diff |= x ^ a.get(i).copied().unwrap_or(0);
+    }
+    diff == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "bc304e08a0000000";
+
+    #[test]
+    fn content_types_pick_the_format() {
+        assert_eq!(
+            Format::from_content_type("application/json; charset=utf-8"),
+            Some(Format::Json)
+        );
+        assert_eq!(
+            Format::from_content_type("Application/X-NDJSON"),
+            Some(Format::Ndjson)
+        );
+        assert_eq!(Format::from_content_type("text/plain"), None);
+    }
+
+    #[test]
+    fn a_mixed_batch_accepts_each_valid_item_and_reports_each_invalid_one() {
+        let body = format!(
+            r#"[{{"assessment":"{ID}","annotation":"FRAUDULENT","reasons":["CHARGEBACK"]}},
+                {{"token":"abc:U={ID}","reasons":["REFUND"]}},
+                {{"assessment":"short","annotation":"LEGITIMATE"}},
+                {{"annotation":"LEGITIMATE"}},
+                {{"token":"no-id-here","annotation":"LEGITIMATE"}},
+                {{"assessment":"{ID}","token":"abc:U={ID}","annotation":"LEGITIMATE"}},
+                {{"assessment":"{ID}","reason":"X"}},
+                7]"#
+        );
+        let (ok, bad) = parse(&body, Format::Json).unwrap();
+        assert_eq!(ok.iter().map(|a| a.index).collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(ok[1].annotation.to_json(), r#"{"reasons":["REFUND"]}"#);
+        assert_eq!(
+            bad.iter().map(|r| r.index).collect::<Vec<_>>(),
+            vec![2, 3, 4, 5, 6, 7]
+        );
+        assert!(bad.iter().all(|r| !r.error.contains("abc:U=")));
+    }
+
+    #[test]
+    fn ndjson_reports_bad_lines_per_item() {
+        let body =
+            format!("{{\"assessment\":\"{ID}\",\"annotation\":\"LEGITIMATE\"}}\n\nnot json\n");
+        let (ok, bad) = parse(&body, Format::Ndjson).unwrap();
+        assert_eq!(ok.len(), 1);
+        assert_eq!(bad[0].index, 1);
+    }
+
+    #[test]
+    fn whole_body_errors_map_to_http_statuses() {
+        assert_eq!(parse("{", Format::Json).unwrap_err().status(), 400);
+        assert_eq!(parse("{}", Format::Json).unwrap_err().status(), 400);
+        let many = format!("[{}]", vec!["1"; MAX_ITEMS + 1].join(","));
+        assert_eq!(
+            parse(&many, Format::Json).unwrap_err(),
+            BatchError::TooManyItems(MAX_ITEMS + 1)
+        );
+        let huge = " ".repeat(MAX_BYTES + 1);
+        assert_eq!(parse(&huge, Format::Json).unwrap_err().status(), 413);
+        assert_eq!(BatchError::UnsupportedContentType.status(), 415);
+    }
+
+    #[test]
+    fn bearer_tokens_must_match_exactly() {
+        let t = "s3cret-admin-token-0123456789";
+        assert!(bearer_matches(Some(&format!("Bearer {t}")), t));
+        assert!(bearer_matches(Some(&format!("bearer  {t} ")), t));
+        assert!(!bearer_matches(Some(&format!("Bearer {t}x")), t));
+        assert!(!bearer_matches(Some("Bearer s3cret"), t));
+        assert!(!bearer_matches(Some(&format!("Basic {t}")), t));
+        assert!(!bearer_matches(Some(t), t));
+        assert!(!bearer_matches(None, t));
+        assert!(!bearer_matches(Some("Bearer "), t));
+    }
+}

@@ -1,0 +1,142 @@
+//! The queue message: one annotation, versioned, self-validating.
+//!
+//! It holds what delivery needs and nothing secret: no API key, no token.
+//! A consumer re-validates the body through the JSON outcome parser, so a
+//! message that was tampered with or written by another version can never
+//! put an unvalidated value into a request.
+
+use serde::{Deserialize, Serialize};
+
+use crate::annotation::Annotation;
+use crate::assessment_id::AssessmentId;
+use crate::dedup::AnnotationKey;
+use crate::outcome;
+
+pub const VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    /// Format version; a consumer refuses versions it does not know.
+    pub v: u32,
+    pub assessment: AssessmentId,
+    /// The annotate body exactly as it is sent (Google's JSON names).
+    pub annotation: serde_json::Value,
+    /// Same assessment and body give the same key (see [`AnnotationKey`]).
+    pub idempotency_key: String,
+    /// Delivery attempts made before this message was (re-)enqueued.
+    pub attempts: u32,
+    /// When the worker first saw the outcome, in ms since the Unix epoch.
+    pub first_seen_ms: u64,
+    /// Set when the message was sent to the dead-letter queue: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// Why a message could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("not an annotation message: {0}")]
+    Shape(String),
+    #[error("unknown message version {0} (this worker reads {VERSION})")]
+    Version(u32),
+    #[error("annotation in message is invalid: {0}")]
+    Annotation(String),
+}
+
+impl Envelope {
+    pub fn new(assessment: AssessmentId, annotation: &Annotation, now_ms: u64) -> Self {
+        Self {
+            v: VERSION,
+            assessment,
+            annotation: serde_json::to_value(annotation).unwrap_or_default(),
+            idempotency_key: AnnotationKey::new(&assessment, annotation).to_hex(),
+            attempts: 0,
+            first_seen_ms: now_ms,
+            last_error: None,
+        }
+    }
+
+    /// Reads a message body, checking version and re-validating the annotation.
+    pub fn decode(value: serde_json::Value) -> Result<(Envelope, Annotation), EnvelopeError> {
+        let envelope: Envelope =
+            serde_json::from_value(value).map_err(|e| EnvelopeError::Shape(e.to_string()))?;
+        if envelope.v != VERSION {
+            return Err(EnvelopeError::Version(envelope.v));
+        }
+        if !envelope.annotation.is_object() {
+            return Err(EnvelopeError::Annotation("not a JSON object".into()));
+        }
+        let parsed = outcome::parse(&envelope.annotation.to_string())
+            .map_err(|e| EnvelopeError::Annotation(e.to_string()))?;
+        if parsed.assessment.is_some() {
+            return Err(EnvelopeError::Annotation(
+                "assessment belongs in the envelope, not the body".into(),
+            ));
+        }
+        Ok((envelope, parsed.annotation))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> (AssessmentId, Annotation) {
+        let o = outcome::parse("FRAUDULENT; reasons=INCORRECT_PASSWORD; account-id=u-1").unwrap();
+        (
+            AssessmentId::parse("bc304e08a0000000").unwrap(),
+            o.annotation,
+        )
+    }
+
+    #[test]
+    fn a_message_round_trips_and_holds_no_secret() {
+        let (id, a) = sample();
+        let env = Envelope::new(id, &a, 1_700_000_000_000);
+        let text = serde_json::to_string(&env).unwrap();
+        assert!(!text.contains("key="));
+        let (back, annotation) = Envelope::decode(serde_json::from_str(&text).unwrap()).unwrap();
+        assert_eq!(back, env);
+        assert_eq!(annotation, a);
+        assert_eq!(
+            env.annotation,
+            json!({"annotation":"FRAUDULENT","reasons":["INCORRECT_PASSWORD"],"accountId":"u-1"})
+        );
+    }
+
+    #[test]
+    fn unknown_versions_and_shapes_are_refused() {
+        let (id, a) = sample();
+        let mut v = serde_json::to_value(Envelope::new(id, &a, 0)).unwrap();
+        v["v"] = json!(2);
+        assert_eq!(Envelope::decode(v.clone()), Err(EnvelopeError::Version(2)));
+        v["v"] = json!(1);
+        v["extra"] = json!(true);
+        assert!(matches!(Envelope::decode(v), Err(EnvelopeError::Shape(_))));
+        assert!(matches!(
+            Envelope::decode(json!("junk")),
+            Err(EnvelopeError::Shape(_))
+        ));
+    }
+
+    #[test]
+    fn a_tampered_body_is_refused() {
+        let (id, a) = sample();
+        let mut v = serde_json::to_value(Envelope::new(id, &a, 0)).unwrap();
+        v["annotation"]["reason"] = json!("X");
+        assert!(matches!(
+            Envelope::decode(v.clone()),
+            Err(EnvelopeError::Annotation(_))
+        ));
+        v["annotation"] = json!({"annotation": "LEGITIMATE", "assessment": "bc304e08a0000001"});
+        assert!(matches!(
+            Envelope::decode(v),
+            Err(EnvelopeError::Annotation(_))
+        ));
+        let mut v = serde_json::to_value(Envelope::new(id, &a, 0)).unwrap();
+        v["assessment"] = json!("../../x");
+        assert!(matches!(Envelope::decode(v), Err(EnvelopeError::Shape(_))));
+    }
+}
