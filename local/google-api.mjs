@@ -112,6 +112,8 @@ const PATH = /^\/v1\/projects\/([^/]+)\/assessments\/([^/]+):annotate$/;
 export function createGoogleApi({ project = 'demo-project', key = 'demo-key', log = () => {} } = {}) {
   const calls = [];
   let failures = [];
+  let outage = null; // { until, status, retryAfter }: every call fails until then
+  const poisoned = new Map(); // assessment -> status it always gets
   const subscribers = new Set();
 
   const server = http.createServer(async (req, res) => {
@@ -138,6 +140,8 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
       if (req.method === 'POST' && url.pathname === '/__stand-in/reset') {
         calls.length = 0;
         failures = [];
+        outage = null;
+        poisoned.clear();
         return send(200, {});
       }
       return googleError(404, 'unknown control endpoint');
@@ -176,6 +180,13 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
     }
     const invalid = validateBody(text);
     if (invalid) return fail(400, invalid);
+    if (poisoned.has(call.assessment)) {
+      return fail(poisoned.get(call.assessment), `Injected failure for ${call.assessment}`);
+    }
+    if (outage && Date.now() < outage.until) {
+      const headers = outage.retryAfter !== undefined ? { 'retry-after': String(outage.retryAfter) } : {};
+      return fail(outage.status, `Injected outage ${outage.status}`, headers);
+    }
     const failure = failures.shift();
     if (failure) {
       const headers = failure.retryAfter !== undefined ? { 'retry-after': String(failure.retryAfter) } : {};
@@ -192,9 +203,19 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
     failNext(status, times = 1, retryAfter) {
       failures = Array.from({ length: times }, () => ({ status, retryAfter }));
     },
+    /** Every call fails with `status` for the next `ms` milliseconds. */
+    failFor(ms, status = 503, retryAfter) {
+      outage = { until: Date.now() + ms, status, retryAfter };
+    },
+    /** Calls for this assessment always get `status` (a poisoned annotation). */
+    poison(assessment, status = 400) {
+      poisoned.set(assessment, status);
+    },
     reset() {
       calls.length = 0;
       failures = [];
+      outage = null;
+      poisoned.clear();
     },
     onCall(fn) {
       subscribers.add(fn);

@@ -25,10 +25,11 @@ export function freePort() {
 
 /**
  * Starts `wrangler dev` on the already built worker (or another script: `main`).
- * vars: [vars] values; secrets: written to .dev.vars (wrangler prints them as hidden).
+ * vars: [vars] values; secrets: written to .dev.vars (wrangler prints them as hidden);
+ * config: more wrangler config (queues, ...).
  * Returns { url, logs, lines(), waitForLog(pred), stop() }.
  */
-export async function startWorker({ vars = {}, secrets = {}, port, onLine, main = path.join(ROOT, 'build', 'index.js') } = {}) {
+export async function startWorker({ vars = {}, secrets = {}, port, onLine, main = path.join(ROOT, 'build', 'index.js'), config = {} } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'annotate-edge-'));
   if (!fs.existsSync(main)) throw new Error('build/index.js is missing: run scripts/build.sh first');
   fs.writeFileSync(path.join(dir, 'wrangler.json'), JSON.stringify({
@@ -36,6 +37,7 @@ export async function startWorker({ vars = {}, secrets = {}, port, onLine, main 
     main,
     compatibility_date: '2026-04-01',
     vars,
+    ...config,
   }, null, 2));
   fs.writeFileSync(path.join(dir, '.dev.vars'),
     Object.entries(secrets).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(''));

@@ -8,8 +8,10 @@
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::assessment_id::AssessmentId;
+use crate::batch::bearer_matches;
 use crate::cookies::CookiePattern;
 use crate::error::ConfigError;
+use crate::retry::{QueuePolicy, QUEUE_MAX_DELAY_SECONDS};
 
 pub const PROJECT_ID: &str = "RECAPTCHA_PROJECT_ID";
 pub const API_KEY: &str = "RECAPTCHA_API_KEY";
@@ -19,6 +21,11 @@ pub const OUTCOME_HEADER: &str = "OUTCOME_HEADER";
 pub const TOKEN_HEADER: &str = "TOKEN_HEADER";
 pub const TOKEN_COOKIES: &str = "TOKEN_COOKIES";
 pub const ASSESSMENT_ID_HEADER: &str = "ASSESSMENT_ID_HEADER";
+pub const ADMIN_PATH: &str = "ADMIN_PATH";
+pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
+pub const QUEUE_RETRY_BASE_SECONDS: &str = "QUEUE_RETRY_BASE_SECONDS";
+pub const QUEUE_RETRY_MAX_SECONDS: &str = "QUEUE_RETRY_MAX_SECONDS";
+pub const QUEUE_MAX_ATTEMPTS: &str = "QUEUE_MAX_ATTEMPTS";
 
 /// Every variable the worker reads, for the shell to look up.
 pub const ALL_VARS: &[&str] = &[
@@ -30,6 +37,11 @@ pub const ALL_VARS: &[&str] = &[
     TOKEN_HEADER,
     TOKEN_COOKIES,
     ASSESSMENT_ID_HEADER,
+    ADMIN_PATH,
+    ADMIN_TOKEN,
+    QUEUE_RETRY_BASE_SECONDS,
+    QUEUE_RETRY_MAX_SECONDS,
+    QUEUE_MAX_ATTEMPTS,
 ];
 
 pub const DEFAULT_API_BASE: &str = "https://recaptchaenterprise.googleapis.com";
@@ -37,6 +49,9 @@ pub const DEFAULT_OUTCOME_HEADER: &str = "X-Recaptcha-Outcome";
 pub const DEFAULT_TOKEN_HEADER: &str = "X-Recaptcha-Token";
 pub const DEFAULT_TOKEN_COOKIES: &str = "recaptcha-*-e,recaptcha-*-t";
 pub const DEFAULT_ASSESSMENT_ID_HEADER: &str = "X-Recaptcha-Assessment-Id";
+pub const DEFAULT_ADMIN_PATH: &str = "/.well-known/recaptcha-annotations";
+/// Shortest admin token accepted: anything shorter is guessable.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
 /// Everything but RFC 3986 unreserved characters is escaped.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -96,6 +111,29 @@ impl std::fmt::Debug for ApiTarget {
     }
 }
 
+/// The late-annotation batch endpoint. `Debug` never shows the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Admin {
+    pub path: String,
+    token: String,
+}
+
+impl Admin {
+    /// Checks an `Authorization` header in constant time.
+    pub fn authorized(&self, authorization: Option<&str>) -> bool {
+        bearer_matches(authorization, &self.token)
+    }
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin")
+            .field("path", &self.path)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub origin: Origin,
@@ -106,6 +144,10 @@ pub struct Config {
     pub assessment_id_header: Option<String>,
     /// Annotate calls are made only when this is `Ok`.
     pub api: Result<ApiTarget, Vec<ConfigError>>,
+    /// The batch endpoint; `None` (the path is proxied) without a valid `ADMIN_TOKEN`.
+    pub admin: Option<Admin>,
+    /// Retry schedule for queue mode.
+    pub queue: QueuePolicy,
     /// Every problem found, for one log line per isolate.
     pub problems: Vec<ConfigError>,
 }
@@ -152,6 +194,11 @@ impl Config {
             }
         };
 
+        let admin = admin(&get).unwrap_or_else(|e| {
+            problems.push(e);
+            None
+        });
+        let queue = queue_policy(&get, &mut problems);
         let api = api_target(&get);
         if let Err(errors) = &api {
             problems.extend(errors.iter().cloned());
@@ -163,6 +210,8 @@ impl Config {
             token_cookies,
             assessment_id_header,
             api,
+            admin,
+            queue,
             problems,
         }
     }
@@ -197,6 +246,68 @@ fn api_target(get: &impl Fn(&str) -> Option<String>) -> Result<ApiTarget, Vec<Co
     match (base, project, key) {
         (Ok(base), Ok(project), Ok(key)) => Ok(ApiTarget { base, project, key }),
         _ => Err(errors),
+    }
+}
+
+/// The batch endpoint exists only with a strong enough `ADMIN_TOKEN`.
+fn admin(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Admin>, ConfigError> {
+    let Some(token) = get(ADMIN_TOKEN) else {
+        return Ok(None);
+    };
+    // The token's value never appears in a message.
+    if token.len() < MIN_ADMIN_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError::new(
+            ADMIN_TOKEN,
+            format!("must be at least {MIN_ADMIN_TOKEN_LEN} visible ASCII characters; the batch endpoint is disabled"),
+        ));
+    }
+    let path = get(ADMIN_PATH).unwrap_or_else(|| DEFAULT_ADMIN_PATH.to_owned());
+    if !path.starts_with('/')
+        || path.contains(['?', '#'])
+        || !path.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(ConfigError::new(
+            ADMIN_PATH,
+            format!("{path:?} must be a path starting with '/', without query or fragment; the batch endpoint is disabled"),
+        ));
+    }
+    Ok(Some(Admin { path, token }))
+}
+
+fn queue_policy(
+    get: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<ConfigError>,
+) -> QueuePolicy {
+    let defaults = QueuePolicy::default();
+    let mut number = |var: &'static str, default: u32, range: std::ops::RangeInclusive<u32>| {
+        let Some(v) = get(var) else { return default };
+        match v.trim().parse::<u32>() {
+            Ok(n) if range.contains(&n) => n,
+            _ => {
+                problems.push(ConfigError::new(
+                    var,
+                    format!(
+                        "{v:?} is not a whole number in {}..={}; using {default}",
+                        range.start(),
+                        range.end()
+                    ),
+                ));
+                default
+            }
+        }
+    };
+    QueuePolicy {
+        base_seconds: number(
+            QUEUE_RETRY_BASE_SECONDS,
+            defaults.base_seconds,
+            1..=QUEUE_MAX_DELAY_SECONDS,
+        ),
+        max_delay_seconds: number(
+            QUEUE_RETRY_MAX_SECONDS,
+            defaults.max_delay_seconds,
+            1..=QUEUE_MAX_DELAY_SECONDS,
+        ),
+        max_attempts: number(QUEUE_MAX_ATTEMPTS, defaults.max_attempts, 1..=100),
     }
 }
 
@@ -388,6 +499,38 @@ mod tests {
             c.api.unwrap().scrub("GET /x?key=a%2Bb failed; key a+b"),
             "GET /x?key=[redacted] failed; key [redacted]"
         );
+    }
+
+    #[test]
+    fn the_batch_endpoint_needs_a_strong_admin_token() {
+        assert_eq!(parse(GOOD).admin, None);
+        let mut vars = GOOD.to_vec();
+        vars.push((ADMIN_TOKEN, "short"));
+        let c = parse(&vars);
+        assert_eq!(c.admin, None);
+        assert_eq!(c.problems[0].var, ADMIN_TOKEN);
+        assert!(!c.problems[0].to_string().contains("short"));
+        let token = "0123456789abcdef-admin";
+        let mut vars = GOOD.to_vec();
+        vars.extend([(ADMIN_TOKEN, token), (ADMIN_PATH, "/ops/annotations")]);
+        let admin = parse(&vars).admin.unwrap();
+        assert_eq!(admin.path, "/ops/annotations");
+        assert!(admin.authorized(Some(&format!("Bearer {token}"))));
+        assert!(!format!("{admin:?}").contains(token));
+    }
+
+    #[test]
+    fn queue_settings_are_validated() {
+        let mut vars = GOOD.to_vec();
+        vars.extend([
+            (QUEUE_RETRY_BASE_SECONDS, "2"),
+            (QUEUE_RETRY_MAX_SECONDS, "4"),
+            (QUEUE_MAX_ATTEMPTS, "0"),
+        ]);
+        let c = parse(&vars);
+        assert_eq!((c.queue.base_seconds, c.queue.max_delay_seconds), (2, 4));
+        assert_eq!(c.queue.max_attempts, QueuePolicy::default().max_attempts);
+        assert_eq!(c.problems[0].var, QUEUE_MAX_ATTEMPTS);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::token_sources::Rejected;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
+    Debug,
     Info,
     Warn,
     Error,
@@ -26,6 +27,20 @@ pub enum DeliveryResult {
     Rejected,
     /// Retries or time ran out on transient failures.
     GaveUp,
+}
+
+/// How an annotation travelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Sent from the request's `waitUntil`, retried within 20 s.
+    Direct,
+    /// Sent by the queue consumer, retried through the queue.
+    Queue,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -48,6 +63,39 @@ pub enum Event {
         /// Last network error, scrubbed of the key.
         #[serde(skip_serializing_if = "Option::is_none")]
         network_error: Option<String>,
+        mode: Mode,
+        /// The message went to the dead-letter queue for inspection and replay.
+        #[serde(skip_serializing_if = "is_false")]
+        dead_lettered: bool,
+    },
+    /// Identical to an annotation sent for the same assessment in the last
+    /// 10 minutes in this isolate: not sent again.
+    AnnotationSuppressed {
+        assessment: AssessmentId,
+        idempotency_key: String,
+    },
+    /// Queue mode: handed to the queue.
+    AnnotationEnqueued {
+        assessment: AssessmentId,
+        idempotency_key: String,
+    },
+    /// Queue mode: a transient failure, enqueued again with a delay.
+    AnnotationRetrying {
+        assessment: AssessmentId,
+        attempts: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        delay_seconds: u32,
+    },
+    /// The queue could not take a message; it is sent directly instead.
+    EnqueueFailed { error: String },
+    /// A queue message that is not a valid annotation envelope.
+    QueueMessageInvalid { error: String, dead_lettered: bool },
+    /// The batch endpoint took a request.
+    BatchReceived {
+        accepted: usize,
+        rejected: usize,
+        mode: Mode,
     },
     /// The origin's outcome header did not parse: nothing sent.
     OutcomeRejected { header: String, reason: String },
@@ -85,14 +133,21 @@ impl Event {
 
     pub fn level(&self) -> Level {
         match self {
+            Event::AnnotationSuppressed { .. }
+            | Event::AnnotationEnqueued { .. }
+            | Event::AnnotationRetrying { .. } => Level::Debug,
             Event::Annotation {
                 result: DeliveryResult::Delivered,
                 ..
-            } => Level::Info,
+            }
+            | Event::BatchReceived { .. } => Level::Info,
             Event::Annotation { .. }
             | Event::OutcomeRejected { .. }
             | Event::OutcomeDropped { .. } => Level::Warn,
-            Event::ConfigInvalid { .. } | Event::OriginUnreachable { .. } => Level::Error,
+            Event::EnqueueFailed { .. } => Level::Warn,
+            Event::ConfigInvalid { .. }
+            | Event::OriginUnreachable { .. }
+            | Event::QueueMessageInvalid { .. } => Level::Error,
         }
     }
 
@@ -128,11 +183,13 @@ mod tests {
             ms: 431,
             error: None,
             network_error: None,
+            mode: Mode::Direct,
+            dead_lettered: false,
         }
         .to_line();
         assert_eq!(
             line,
-            r#"{"level":"info","event":"annotation","assessment":"bc304e08a0000000","label":"FRAUDULENT","reasons":["INCORRECT_PASSWORD"],"result":"delivered","status":200,"attempts":2,"ms":431}"#
+            r#"{"level":"info","event":"annotation","assessment":"bc304e08a0000000","label":"FRAUDULENT","reasons":["INCORRECT_PASSWORD"],"result":"delivered","status":200,"attempts":2,"ms":431,"mode":"direct"}"#
         );
     }
 

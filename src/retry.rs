@@ -94,11 +94,90 @@ impl RetryPolicy {
         (starts_at.saturating_add(self.min_attempt_ms) <= self.budget_ms).then_some(delay)
     }
 
+    /// Whether a first attempt may still start (a batch delivered under one
+    /// shared budget can run out of time before reaching its last items).
+    pub fn can_start(&self, elapsed_ms: u64) -> bool {
+        elapsed_ms.saturating_add(self.min_attempt_ms) <= self.budget_ms
+    }
+
     /// Timeout for an attempt starting at `elapsed_ms`: never past the budget.
     pub fn attempt_timeout(&self, elapsed_ms: u64) -> u64 {
         self.budget_ms
             .saturating_sub(elapsed_ms)
             .min(self.attempt_timeout_ms)
+    }
+}
+
+/// Longest delay Cloudflare Queues accepts for a message (12 h).
+pub const QUEUE_MAX_DELAY_SECONDS: u32 = 43_200;
+
+/// What a queue consumer does with a message after one attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QueueAction {
+    /// Delivered: acknowledge it.
+    Ack,
+    /// Transient failure: enqueue again after this many seconds.
+    RetryAfter(u32),
+    /// Give up on it: send it to the dead-letter queue (if any) and acknowledge.
+    DeadLetter,
+}
+
+/// Retries through the queue: growing delays measured in seconds to hours,
+/// so an API outage far longer than `waitUntil`'s 30 s is survived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueuePolicy {
+    pub base_seconds: u32,
+    pub max_delay_seconds: u32,
+    pub max_attempts: u32,
+}
+
+impl Default for QueuePolicy {
+    fn default() -> Self {
+        // 30 s doubling: the 10th attempt comes about 4 to 8 h after the first.
+        Self {
+            base_seconds: 30,
+            max_delay_seconds: QUEUE_MAX_DELAY_SECONDS,
+            max_attempts: 10,
+        }
+    }
+}
+
+impl QueuePolicy {
+    /// `attempts` counts every attempt so far, this one included.
+    pub fn action(
+        &self,
+        disposition: Disposition,
+        attempts: u32,
+        retry_after_ms: Option<u64>,
+        jitter: f64,
+    ) -> QueueAction {
+        match disposition {
+            Disposition::Delivered => QueueAction::Ack,
+            Disposition::Final => QueueAction::DeadLetter,
+            Disposition::Retryable if attempts >= self.max_attempts => QueueAction::DeadLetter,
+            Disposition::Retryable => {
+                QueueAction::RetryAfter(self.delay_seconds(attempts, retry_after_ms, jitter))
+            }
+        }
+    }
+
+    /// "Equal jitter": half the exponential ceiling fixed, half random, so
+    /// the delay keeps growing; `Retry-After` is a floor; all capped.
+    pub fn delay_seconds(&self, attempts: u32, retry_after_ms: Option<u64>, jitter: f64) -> u32 {
+        let cap = u64::from(self.max_delay_seconds.min(QUEUE_MAX_DELAY_SECONDS));
+        let exp = attempts.saturating_sub(1).min(32);
+        let ceiling = u64::from(self.base_seconds)
+            .saturating_mul(1u64 << exp)
+            .min(cap);
+        let jitter = if jitter.is_finite() {
+            jitter.clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let half = ceiling as f64 / 2.0;
+        let backoff = (half + half * jitter).ceil() as u64;
+        let floor = retry_after_ms.map_or(0, |ms| ms.div_ceil(1000));
+        backoff.max(floor).min(cap) as u32
     }
 }
 
@@ -154,6 +233,42 @@ mod tests {
         let p = RetryPolicy::default();
         assert_eq!(p.next_delay(1, 0, Some(60_000), 0.5), None);
         assert_eq!(p.next_delay(1, 19_200, None, 0.9), None);
+    }
+
+    #[test]
+    fn queue_delays_grow_from_the_base_and_stop_at_twelve_hours() {
+        let q = QueuePolicy::default();
+        let low: Vec<_> = (1..=5).map(|n| q.delay_seconds(n, None, 0.0)).collect();
+        let high: Vec<_> = (1..=5).map(|n| q.delay_seconds(n, None, 1.0)).collect();
+        assert_eq!(low, vec![15, 30, 60, 120, 240]);
+        assert_eq!(high, vec![30, 60, 120, 240, 480]);
+        assert_eq!(q.delay_seconds(40, None, 1.0), QUEUE_MAX_DELAY_SECONDS);
+        assert_eq!(q.delay_seconds(1, Some(90_500), 0.0), 91);
+        assert_eq!(
+            q.delay_seconds(1, Some(u64::MAX), 0.0),
+            QUEUE_MAX_DELAY_SECONDS
+        );
+    }
+
+    #[test]
+    fn queue_actions_follow_the_disposition_and_the_attempt_cap() {
+        let q = QueuePolicy::default();
+        assert_eq!(
+            q.action(Disposition::Delivered, 3, None, 0.5),
+            QueueAction::Ack
+        );
+        assert_eq!(
+            q.action(Disposition::Final, 1, None, 0.5),
+            QueueAction::DeadLetter
+        );
+        assert_eq!(
+            q.action(Disposition::Retryable, 1, None, 0.0),
+            QueueAction::RetryAfter(15)
+        );
+        assert_eq!(
+            q.action(Disposition::Retryable, q.max_attempts, None, 0.0),
+            QueueAction::DeadLetter
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! The annotate call with retries, run under `ctx.wait_until`.
+//! The annotate call: one attempt, and direct mode's retries under `waitUntil`.
 
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
+use futures_util::stream::{self, StreamExt};
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
 
 use super::logger;
@@ -10,55 +11,122 @@ use crate::annotate_call::{parse_google_error, AnnotateRequest, CONTENT_TYPE};
 use crate::annotation::Annotation;
 use crate::assessment_id::AssessmentId;
 use crate::config::ApiTarget;
-use crate::log::{DeliveryResult, Event};
+use crate::log::{DeliveryResult, Event, Mode};
 use crate::retry::{disposition, parse_retry_after, Disposition, RetryPolicy};
 
+/// Subrequests one invocation keeps in flight (the platform allows 6 connections).
+pub const MAX_IN_FLIGHT: usize = 6;
+
 /// What one attempt produced.
-struct Attempt {
-    status: Option<u16>,
-    retry_after_ms: Option<u64>,
-    body: String,
-    network_error: Option<String>,
+pub struct Attempt {
+    pub status: Option<u16>,
+    pub retry_after_ms: Option<u64>,
+    pub body: String,
+    pub network_error: Option<String>,
 }
 
-pub async fn annotate(api: &'static ApiTarget, id: AssessmentId, annotation: Annotation) {
+pub fn now_ms() -> u64 {
+    js_sys::Date::now().max(0.0) as u64
+}
+
+/// The log line for an annotation that ended after `attempts` attempts.
+#[allow(clippy::too_many_arguments)]
+pub fn ended(
+    api: &ApiTarget,
+    id: AssessmentId,
+    annotation: &Annotation,
+    result: DeliveryResult,
+    last: Option<&Attempt>,
+    attempts: u32,
+    ms: u64,
+    mode: Mode,
+    dead_lettered: bool,
+) -> Event {
+    Event::Annotation {
+        assessment: id,
+        label: annotation.label,
+        reasons: annotation.reasons.clone(),
+        result,
+        status: last.and_then(|a| a.status),
+        attempts,
+        ms,
+        error: match (result, last) {
+            (DeliveryResult::Delivered, _) | (_, None) => None,
+            (_, Some(a)) => parse_google_error(&a.body),
+        },
+        network_error: last
+            .and_then(|a| a.network_error.as_deref())
+            .map(|e| api.scrub(e)),
+        mode,
+        dead_lettered,
+    }
+}
+
+/// Direct mode: attempts with backoff until delivered, refused, or out of
+/// the budget that started at `started_ms` (when the response was handed back).
+pub async fn annotate(
+    api: &ApiTarget,
+    id: AssessmentId,
+    annotation: Annotation,
+    started_ms: u64,
+) -> DeliveryResult {
     let policy = RetryPolicy::default();
     let request = AnnotateRequest::new(api, &id, &annotation);
-    let start = js_sys::Date::now();
-    let elapsed = || (js_sys::Date::now() - start).max(0.0) as u64;
+    let elapsed = || now_ms().saturating_sub(started_ms);
     let mut attempts = 0;
-    let (result, last) = loop {
+    let mut last = None;
+    let result = loop {
+        if attempts == 0 && !policy.can_start(elapsed()) {
+            break DeliveryResult::GaveUp;
+        }
         attempts += 1;
-        let attempt = send_once(&request, policy.attempt_timeout(elapsed())).await;
-        match disposition(attempt.status) {
-            Disposition::Delivered => break (DeliveryResult::Delivered, attempt),
-            Disposition::Final => break (DeliveryResult::Rejected, attempt),
+        let attempt = attempt(&request, policy.attempt_timeout(elapsed())).await;
+        let outcome = disposition(attempt.status);
+        let retry_after = attempt.retry_after_ms;
+        last = Some(attempt);
+        match outcome {
+            Disposition::Delivered => break DeliveryResult::Delivered,
+            Disposition::Final => break DeliveryResult::Rejected,
             Disposition::Retryable => {
                 let jitter = js_sys::Math::random();
-                match policy.next_delay(attempts, elapsed(), attempt.retry_after_ms, jitter) {
+                match policy.next_delay(attempts, elapsed(), retry_after, jitter) {
                     Some(ms) => Delay::from(Duration::from_millis(ms)).await,
-                    None => break (DeliveryResult::GaveUp, attempt),
+                    None => break DeliveryResult::GaveUp,
                 }
             }
         }
     };
-    logger::emit(&Event::Annotation {
-        assessment: id,
-        label: annotation.label,
-        reasons: annotation.reasons,
+    let event = ended(
+        api,
+        id,
+        &annotation,
         result,
-        status: last.status,
+        last.as_ref(),
         attempts,
-        ms: elapsed(),
-        error: match result {
-            DeliveryResult::Delivered => None,
-            _ => parse_google_error(&last.body),
-        },
-        network_error: last.network_error.map(|e| api.scrub(&e)),
-    });
+        elapsed(),
+        Mode::Direct,
+        false,
+    );
+    logger::emit(&event);
+    result
 }
 
-async fn send_once(request: &AnnotateRequest, timeout_ms: u64) -> Attempt {
+/// Direct mode for many annotations: at most [`MAX_IN_FLIGHT`] at once, all
+/// within one budget from `started_ms`.
+pub async fn annotate_many(
+    api: &ApiTarget,
+    items: Vec<(AssessmentId, Annotation)>,
+    started_ms: u64,
+) {
+    stream::iter(items)
+        .map(|(id, annotation)| annotate(api, id, annotation, started_ms))
+        .buffer_unordered(MAX_IN_FLIGHT)
+        .for_each(|_| async {})
+        .await;
+}
+
+/// One POST to the annotate endpoint, abandoned after `timeout_ms`.
+pub async fn attempt(request: &AnnotateRequest, timeout_ms: u64) -> Attempt {
     match try_send(request, timeout_ms).await {
         Ok(attempt) => attempt,
         Err(e) => Attempt {

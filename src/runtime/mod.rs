@@ -2,15 +2,21 @@
 //!
 //! Phases, as in a proxy pipeline: read the request's tokens
 //! ([`proxy::forward`]), filter the origin's response
-//! ([`proxy::filter_response`]), then annotate after the response
-//! ([`deliver::annotate`]) under `ctx.wait_until`.
+//! ([`proxy::filter_response`]), then annotate after the response: enqueue
+//! it ([`queue`]) or send it ([`deliver::annotate`]) under `ctx.wait_until`.
+//! [`admin`] takes late annotations in batches; [`queue::consume`] delivers
+//! queued ones.
 
+mod admin;
 mod deliver;
 mod env_config;
 mod logger;
 mod proxy;
+mod queue;
+mod recent;
 
-use worker::{event, Context, Env, Request, Response, Result};
+use wasm_bindgen::JsValue;
+use worker::{event, Context, Env, MessageBatch, Request, Response, Result};
 
 #[event(start)]
 fn start() {
@@ -20,5 +26,18 @@ fn start() {
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let config = env_config::get(&env);
-    proxy::handle(req, config, &ctx).await
+    let queue = queue::producer(&env);
+    if let Some(admin) = &config.admin {
+        if req.path() == admin.path {
+            return admin::handle(req, admin, config, queue, &ctx).await;
+        }
+    }
+    proxy::handle(req, config, queue, &ctx).await
+}
+
+#[event(queue)]
+async fn consume(batch: MessageBatch<JsValue>, env: Env, _ctx: Context) -> Result<()> {
+    let config = env_config::get(&env);
+    queue::consume(batch, &env, config).await;
+    Ok(())
 }

@@ -1,15 +1,24 @@
 //! Request to the origin and response to the client, both streamed.
 
 use wasm_bindgen::JsValue;
-use worker::{web_sys, Context, Fetch, Headers, Request, Response, Result};
+use worker::{web_sys, Context, Fetch, Headers, Queue, Request, Response, Result};
 
-use super::{deliver, logger};
-use crate::config::{origin_request_url, Config, Origin};
-use crate::log::Event;
+use super::{deliver, logger, queue, recent};
+use crate::annotation::Annotation;
+use crate::assessment_id::AssessmentId;
+use crate::config::{origin_request_url, ApiTarget, Config, Origin};
+use crate::dedup::AnnotationKey;
+use crate::envelope::Envelope;
+use crate::log::{DeliveryResult, Event};
 use crate::outcome;
 use crate::token_sources::{self, Extraction};
 
-pub async fn handle(req: Request, config: &'static Config, ctx: &Context) -> Result<Response> {
+pub async fn handle(
+    req: Request,
+    config: &'static Config,
+    queue: Option<Queue>,
+    ctx: &Context,
+) -> Result<Response> {
     let extraction = token_sources::extract(
         &config.token_header,
         req.headers().get(&config.token_header)?.as_deref(),
@@ -33,7 +42,7 @@ pub async fn handle(req: Request, config: &'static Config, ctx: &Context) -> Res
     let outcome_value = upstream.headers().get(&config.outcome_header)?;
     let response = filter_response(upstream, config)?;
     if let Some(value) = outcome_value {
-        schedule_annotation(&value, config, &extraction, ctx);
+        schedule_annotation(&value, config, &extraction, queue, ctx);
     }
     Ok(response)
 }
@@ -76,6 +85,7 @@ fn schedule_annotation(
     value: &str,
     config: &'static Config,
     extraction: &Extraction,
+    queue: Option<Queue>,
     ctx: &Context,
 ) {
     let outcome = match outcome::parse(value) {
@@ -90,13 +100,53 @@ fn schedule_annotation(
             config_errors: Vec::new(),
         });
     };
-    match &config.api {
-        Ok(api) => ctx.wait_until(deliver::annotate(api, id, outcome.annotation)),
-        Err(errors) => logger::emit(&Event::OutcomeDropped {
-            reason: "annotation disabled: configuration invalid",
-            tokens_rejected: Vec::new(),
-            config_errors: errors.iter().map(ToString::to_string).collect(),
-        }),
+    let api = match &config.api {
+        Ok(api) => api,
+        Err(errors) => {
+            return logger::emit(&Event::OutcomeDropped {
+                reason: "annotation disabled: configuration invalid",
+                tokens_rejected: Vec::new(),
+                config_errors: errors.iter().map(ToString::to_string).collect(),
+            })
+        }
+    };
+    let key = AnnotationKey::new(&id, &outcome.annotation);
+    if !recent::should_send(key) {
+        return logger::emit(&Event::AnnotationSuppressed {
+            assessment: id,
+            idempotency_key: key.to_hex(),
+        });
+    }
+    ctx.wait_until(send(api, id, outcome.annotation, key, queue));
+}
+
+/// Runs after the response: enqueue in queue mode, else (or if the queue
+/// fails) deliver directly within the `waitUntil` budget.
+async fn send(
+    api: &'static ApiTarget,
+    id: AssessmentId,
+    annotation: Annotation,
+    key: AnnotationKey,
+    queue: Option<Queue>,
+) {
+    let started = deliver::now_ms();
+    if let Some(queue) = queue {
+        let envelope = Envelope::new(id, &annotation, started);
+        match queue::enqueue(&queue, &envelope, 0).await {
+            Ok(()) => {
+                return logger::emit(&Event::AnnotationEnqueued {
+                    assessment: id,
+                    idempotency_key: envelope.idempotency_key,
+                })
+            }
+            Err(e) => logger::emit(&Event::EnqueueFailed {
+                error: e.to_string(),
+            }),
+        }
+    }
+    if deliver::annotate(api, id, annotation, started).await == DeliveryResult::GaveUp {
+        // Let an identical outcome try again rather than be suppressed.
+        recent::forget(key);
     }
 }
 

@@ -16,7 +16,7 @@ export function newId() {
   return `t${Date.now().toString(36)}${counter.toString(36)}`.padEnd(16, '0').slice(0, 16);
 }
 
-export async function startStack({ vars = {}, secrets, originDown = false, apiDown = false } = {}) {
+export async function startStack({ vars = {}, secrets, originDown = false, apiDown = false, config } = {}) {
   const api = createGoogleApi({ project: PROJECT, key: API_KEY });
   const apiPort = await api.listen();
   const origin = createOrigin();
@@ -31,6 +31,7 @@ export async function startStack({ vars = {}, secrets, originDown = false, apiDo
       ...vars,
     },
     secrets: secrets ?? { RECAPTCHA_API_KEY: API_KEY },
+    config,
   });
   const responses = [];
   return {

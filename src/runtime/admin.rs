@@ -1,0 +1,157 @@
+//! The late-annotation batch endpoint: `POST {ADMIN_PATH}` with a bearer token.
+
+use futures_util::StreamExt;
+use serde::Serialize;
+use worker::{Context, Headers, Method, Queue, Request, Response, Result};
+
+use super::{deliver, logger, queue};
+use crate::batch::{self, BatchError, Format, Rejected};
+use crate::config::{Admin, Config};
+use crate::envelope::Envelope;
+use crate::log::{Event, Mode};
+
+#[derive(Serialize)]
+struct Receipt {
+    accepted: usize,
+    rejected: Vec<Rejected>,
+}
+
+#[derive(Serialize)]
+struct Failure<'a> {
+    error: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    enqueued: Option<usize>,
+}
+
+fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", "application/json; charset=utf-8")?;
+    headers.set("cache-control", "no-store")?;
+    Ok(Response::from_json(body)?
+        .with_status(status)
+        .with_headers(headers))
+}
+
+fn error(status: u16, message: &str) -> Result<Response> {
+    json(
+        status,
+        &Failure {
+            error: message,
+            enqueued: None,
+        },
+    )
+}
+
+pub async fn handle(
+    mut req: Request,
+    admin: &Admin,
+    config: &'static Config,
+    queue: Option<Queue>,
+    ctx: &Context,
+) -> Result<Response> {
+    if req.method() != Method::Post {
+        let resp = error(405, "use POST")?;
+        resp.headers().set("allow", "POST")?;
+        return Ok(resp);
+    }
+    if !admin.authorized(req.headers().get("authorization")?.as_deref()) {
+        let resp = error(401, "missing or wrong bearer token")?;
+        resp.headers()
+            .set("www-authenticate", "Bearer realm=\"recaptcha-annotations\"")?;
+        return Ok(resp);
+    }
+    let content_type = req.headers().get("content-type")?.unwrap_or_default();
+    let Some(format) = Format::from_content_type(&content_type) else {
+        let e = BatchError::UnsupportedContentType;
+        return error(e.status(), &e.to_string());
+    };
+    let body = match read_limited(&mut req).await? {
+        Ok(body) => body,
+        Err(e) => return error(e.status(), &e.to_string()),
+    };
+    let (accepted, rejected) = match batch::parse(&body, format) {
+        Ok(parsed) => parsed,
+        Err(e) => return error(e.status(), &e.to_string()),
+    };
+    let api = match &config.api {
+        Ok(api) => api,
+        Err(_) => {
+            return error(
+                503,
+                "annotation is disabled: the worker's configuration is invalid (see its log)",
+            )
+        }
+    };
+    let count = accepted.len();
+    let mode = if queue.is_some() {
+        Mode::Queue
+    } else {
+        Mode::Direct
+    };
+    logger::emit(&Event::BatchReceived {
+        accepted: count,
+        rejected: rejected.len(),
+        mode,
+    });
+    match queue {
+        Some(queue) => {
+            let now = deliver::now_ms();
+            let envelopes: Vec<Envelope> = accepted
+                .iter()
+                .map(|a| Envelope::new(a.assessment, &a.annotation, now))
+                .collect();
+            // Accepted means enqueued: the reply waits for the queue.
+            if let Err((sent, e)) = queue::enqueue_all(&queue, &envelopes).await {
+                logger::emit(&Event::EnqueueFailed {
+                    error: e.to_string(),
+                });
+                let message = "the queue refused the batch; items before `enqueued` were accepted, retry the rest";
+                return json(
+                    503,
+                    &Failure {
+                        error: message,
+                        enqueued: Some(sent),
+                    },
+                );
+            }
+        }
+        None => {
+            let started = deliver::now_ms();
+            let items = accepted
+                .into_iter()
+                .map(|a| (a.assessment, a.annotation))
+                .collect();
+            ctx.wait_until(deliver::annotate_many(api, items, started));
+        }
+    }
+    json(
+        202,
+        &Receipt {
+            accepted: count,
+            rejected,
+        },
+    )
+}
+
+/// The body as text, refusing it as soon as it passes the size limit.
+async fn read_limited(req: &mut Request) -> Result<std::result::Result<String, BatchError>> {
+    let declared = req
+        .headers()
+        .get("content-length")?
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    if declared.is_some_and(|n| n > batch::MAX_BYTES) {
+        return Ok(Err(BatchError::TooLarge));
+    }
+    if req.inner().body().is_none() {
+        return Ok(Ok(String::new()));
+    }
+    let mut bytes = Vec::new();
+    let mut stream = req.stream()?;
+    while let Some(chunk) = stream.next().await {
+        bytes.extend_from_slice(&chunk?);
+        if bytes.len() > batch::MAX_BYTES {
+            return Ok(Err(BatchError::TooLarge));
+        }
+    }
+    Ok(String::from_utf8(bytes).map_err(|_| BatchError::NotJson("body is not UTF-8".into())))
+}

@@ -1,0 +1,247 @@
+//! Queue mode: the producer side (enqueue) and the consumer (`#[event(queue)]`).
+//!
+//! Retries happen by enqueueing the message again with a delay and its attempt
+//! count raised, then acknowledging the original, so the envelope always
+//! carries the true count and the worker decides when to give up. Messages
+//! given up on go to the dead-letter queue through the `ANNOTATIONS_DLQ`
+//! producer binding; the queue's own `dead_letter_queue` catches anything the
+//! worker could not handle at all (a crash, a failed re-enqueue).
+
+use futures_util::stream::{self, StreamExt};
+use wasm_bindgen::JsValue;
+use worker::{
+    Env, MessageBatch, MessageExt, Queue, QueueContentType, QueueRetryOptionsBuilder, RawMessage,
+    RawMessageBuilder, SendMessage,
+};
+
+use super::deliver::{self, now_ms, Attempt, MAX_IN_FLIGHT};
+use super::logger;
+use crate::annotate_call::AnnotateRequest;
+use crate::config::{ApiTarget, Config};
+use crate::envelope::Envelope;
+use crate::log::{DeliveryResult, Event, Mode};
+use crate::retry::{disposition, Disposition, QueueAction, RetryPolicy};
+
+/// Producer binding of the annotations queue; its presence turns queue mode on.
+pub const BINDING: &str = "ANNOTATIONS";
+/// Producer binding of the dead-letter queue.
+pub const DLQ_BINDING: &str = "ANNOTATIONS_DLQ";
+/// Queues' `sendBatch` limits: 100 messages and 256 KB per call.
+const SEND_BATCH_MAX_MESSAGES: usize = 100;
+const SEND_BATCH_MAX_BYTES: usize = 200 * 1024;
+
+pub fn producer(env: &Env) -> Option<Queue> {
+    env.queue(BINDING).ok()
+}
+
+/// The envelope as a plain JS object (JSON content type). Built from its JSON
+/// text: serde_wasm_bindgen would turn the body's map into a JS `Map`, which
+/// does not survive JSON.
+fn message(envelope: &Envelope, delay_seconds: u32) -> worker::Result<SendMessage<JsValue>> {
+    let text = serde_json::to_string(envelope)?;
+    let value = js_sys::JSON::parse(&text)?;
+    Ok(RawMessageBuilder::new(value)
+        .delay_seconds(delay_seconds)
+        .build_with_content_type(QueueContentType::Json))
+}
+
+pub async fn enqueue(queue: &Queue, envelope: &Envelope, delay_seconds: u32) -> worker::Result<()> {
+    queue.send_raw(message(envelope, delay_seconds)?).await
+}
+
+/// Sends many envelopes in as few `sendBatch` calls as the limits allow.
+/// Returns how many were enqueued before any error.
+pub async fn enqueue_all(
+    queue: &Queue,
+    envelopes: &[Envelope],
+) -> Result<usize, (usize, worker::Error)> {
+    let mut sent = 0;
+    let mut chunk: Vec<SendMessage<JsValue>> = Vec::new();
+    let mut bytes = 0;
+    for (i, envelope) in envelopes.iter().enumerate() {
+        let size = serde_json::to_string(envelope).map_or(0, |s| s.len());
+        chunk.push(message(envelope, 0).map_err(|e| (sent, e))?);
+        bytes += size;
+        let last = i + 1 == envelopes.len();
+        if last || chunk.len() == SEND_BATCH_MAX_MESSAGES || bytes + 2 * 1024 > SEND_BATCH_MAX_BYTES
+        {
+            let n = chunk.len();
+            queue
+                .send_raw_batch(std::mem::take(&mut chunk))
+                .await
+                .map_err(|e| (sent, e))?;
+            sent += n;
+            bytes = 0;
+        }
+    }
+    Ok(sent)
+}
+
+/// The consumer: each message is delivered once per invocation, at most
+/// [`MAX_IN_FLIGHT`] at a time, and acknowledged on its own.
+pub async fn consume(batch: MessageBatch<JsValue>, env: &Env, config: &Config) {
+    let api = match &config.api {
+        Ok(api) => api,
+        Err(errors) => {
+            // Nothing can be delivered without the API settings: keep the
+            // messages (the platform's max_retries and DLQ still apply).
+            logger::emit(&Event::OutcomeDropped {
+                reason: "queue consumer cannot deliver: configuration invalid; messages retried",
+                tokens_rejected: Vec::new(),
+                config_errors: errors.iter().map(ToString::to_string).collect(),
+            });
+            let delay = QueueRetryOptionsBuilder::new()
+                .with_delay_seconds(config.queue.base_seconds)
+                .build();
+            batch.retry_all_with_options(&delay);
+            return;
+        }
+    };
+    let main = env.queue(BINDING).ok();
+    let dlq = env.queue(DLQ_BINDING).ok();
+    let ctx = Consumer {
+        api,
+        config,
+        main: main.as_ref(),
+        dlq: dlq.as_ref(),
+    };
+    stream::iter(batch.raw_iter())
+        .map(|m| ctx.handle(m))
+        .buffer_unordered(MAX_IN_FLIGHT)
+        .for_each(|_| async {})
+        .await;
+}
+
+struct Consumer<'a> {
+    api: &'a ApiTarget,
+    config: &'a Config,
+    main: Option<&'a Queue>,
+    dlq: Option<&'a Queue>,
+}
+
+impl Consumer<'_> {
+    async fn handle(&self, message: RawMessage) {
+        let body = message.body();
+        let decoded = js_sys::JSON::stringify(&body)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or_else(|| "message body is not JSON".to_owned())
+            .and_then(|s| serde_json::from_str(&s).map_err(|e| e.to_string()))
+            .and_then(|v| Envelope::decode(v).map_err(|e| e.to_string()));
+        let (mut envelope, annotation) = match decoded {
+            Ok(ok) => ok,
+            Err(error) => {
+                // A poisoned message is set aside, never retried.
+                let dead_lettered = match self.dlq {
+                    Some(dlq) => dlq
+                        .send_raw(
+                            RawMessageBuilder::new(body)
+                                .build_with_content_type(QueueContentType::V8),
+                        )
+                        .await
+                        .is_ok(),
+                    None => false,
+                };
+                logger::emit(&Event::QueueMessageInvalid {
+                    error,
+                    dead_lettered,
+                });
+                return message.ack();
+            }
+        };
+
+        let request = AnnotateRequest::new(self.api, &envelope.assessment, &annotation);
+        let timeout = RetryPolicy::default().attempt_timeout_ms;
+        let attempt = deliver::attempt(&request, timeout).await;
+        let attempts = envelope.attempts + 1;
+        let replayed = envelope.last_error.is_some();
+        let outcome = disposition(attempt.status);
+        let action = self.config.queue.action(
+            outcome,
+            attempts,
+            attempt.retry_after_ms,
+            js_sys::Math::random(),
+        );
+        let log = |result, dead_lettered| {
+            logger::emit(&deliver::ended(
+                self.api,
+                envelope.assessment,
+                &annotation,
+                result,
+                Some(&attempt),
+                attempts,
+                now_ms().saturating_sub(envelope.first_seen_ms),
+                Mode::Queue,
+                dead_lettered,
+            ))
+        };
+        match action {
+            QueueAction::Ack => {
+                log(DeliveryResult::Delivered, false);
+                message.ack();
+            }
+            QueueAction::RetryAfter(delay_seconds) => {
+                let mut next = envelope.clone();
+                next.attempts = attempts;
+                // A replayed message that fails transiently starts a normal life again.
+                next.last_error = None;
+                logger::emit(&Event::AnnotationRetrying {
+                    assessment: envelope.assessment,
+                    attempts,
+                    status: attempt.status,
+                    delay_seconds,
+                });
+                let requeued = match self.main {
+                    Some(main) => enqueue(main, &next, delay_seconds).await.is_ok(),
+                    None => false,
+                };
+                if requeued {
+                    message.ack();
+                } else {
+                    // Fall back to the platform's retry (counted against max_retries).
+                    message.retry_with_options(
+                        &QueueRetryOptionsBuilder::new()
+                            .with_delay_seconds(delay_seconds)
+                            .build(),
+                    );
+                }
+            }
+            QueueAction::DeadLetter => {
+                let result = match outcome {
+                    Disposition::Final => DeliveryResult::Rejected,
+                    _ => DeliveryResult::GaveUp,
+                };
+                // A replayed message refused again is not sent back to the DLQ.
+                if replayed && outcome == Disposition::Final {
+                    log(result, false);
+                    return message.ack();
+                }
+                envelope.attempts = attempts;
+                envelope.last_error = Some(describe(&attempt, self.api));
+                let dead_lettered = match self.dlq {
+                    Some(dlq) => enqueue(dlq, &envelope, 0).await.is_ok(),
+                    None => false,
+                };
+                log(result, dead_lettered);
+                if dead_lettered || self.dlq.is_none() {
+                    message.ack();
+                } else {
+                    // The DLQ refused it: let the platform retry and dead-letter it.
+                    message.retry();
+                }
+            }
+        }
+    }
+}
+
+/// A short reason for the dead-letter queue, scrubbed of the key.
+fn describe(attempt: &Attempt, api: &ApiTarget) -> String {
+    match (attempt.status, &attempt.network_error) {
+        (_, Some(e)) => api.scrub(e),
+        (Some(status), None) => match crate::annotate_call::parse_google_error(&attempt.body) {
+            Some(g) => format!("{status} {}: {}", g.status, g.message),
+            None => format!("HTTP {status}"),
+        },
+        (None, None) => "no response".into(),
+    }
+}
