@@ -153,8 +153,10 @@ impl Consumer<'_> {
         let request = AnnotateRequest::new(self.api, &envelope.assessment, &annotation);
         let timeout = RetryPolicy::default().attempt_timeout_ms;
         let attempt = deliver::attempt(&request, timeout).await;
-        let attempts = envelope.attempts + 1;
+        // A message replayed from the dead-letter queue starts a fresh count,
+        // so one transient failure sends it back to the main queue, not the DLQ.
         let replayed = envelope.last_error.is_some();
+        let attempts = if replayed { 1 } else { envelope.attempts + 1 };
         let outcome = disposition(attempt.status);
         let action = self.config.queue.action(
             outcome,

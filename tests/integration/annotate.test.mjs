@@ -236,3 +236,26 @@ test('a 429 with Retry-After waits at least that long before retrying', async ()
   assert.ok(waited >= 2000, `retried after ${waited} ms`);
   assert.equal(event.attempts, 2);
 });
+
+test('an identical annotation within 10 minutes is suppressed; a different one is sent', async () => {
+  const id = newId();
+  const headers = { 'x-recaptcha-token': token(id) };
+  await annotated('LEGITIMATE; reasons=CORRECT_PASSWORD', { headers }, id);
+  // The same annotation, spelled differently, as session cookies would repeat it.
+  const m = s.mark();
+  await s.fetch(respondWith('legitimate;reasons=correct_password'), { headers });
+  const suppressed = await m.waitFor('annotation_suppressed', (e) => e.assessment === id);
+  assert.equal(suppressed.level, 'debug');
+  assert.match(suppressed.idempotency_key, /^[0-9a-f]{16}$/);
+  await annotated('FRAUDULENT; reasons=INCORRECT_PASSWORD', { headers }, id);
+  assert.deepEqual(s.api.callsFor(id).map((c) => c.body), [
+    '{"annotation":"LEGITIMATE","reasons":["CORRECT_PASSWORD"]}',
+    '{"annotation":"FRAUDULENT","reasons":["INCORRECT_PASSWORD"]}',
+  ]);
+});
+
+test('without ADMIN_TOKEN the batch path is just proxied to the origin', async () => {
+  const res = await s.fetch('/.well-known/recaptcha-annotations', { method: 'POST', body: '[]', headers: { 'content-type': 'application/json' } });
+  assert.equal(res.status, 404);
+  assert.equal(res.body.toString(), 'not found\n');
+});

@@ -1,0 +1,121 @@
+// The late-annotation batch endpoint, direct mode (no queue binding).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack, newId, API_KEY } from './stack.mjs';
+
+const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+const PATH = '/.well-known/recaptcha-annotations';
+let s;
+
+before(async () => { s = await startStack({ secrets: { RECAPTCHA_API_KEY: API_KEY, ADMIN_TOKEN } }); });
+after(async () => {
+  try {
+    for (const line of s.worker.logs) {
+      assert.ok(!line.includes(ADMIN_TOKEN) && !line.includes(API_KEY), `secret in log: ${line}`);
+    }
+  } finally {
+    await s.stop();
+  }
+});
+
+const post = (body, { token = ADMIN_TOKEN, type = 'application/json', method = 'POST' } = {}) => s.fetch(PATH, {
+  method,
+  body: method === 'POST' ? body : undefined,
+  headers: { ...(type ? { 'content-type': type } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+});
+const json = (res) => JSON.parse(res.body.toString());
+
+/** Waits until the stand-in has answered `n` calls in total. */
+async function callsReach(n, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (s.api.calls.length < n) {
+    if (Date.now() > deadline) throw new Error(`only ${s.api.calls.length}/${n} calls`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('a missing or wrong bearer token gets 401 and sends nothing', async () => {
+  const before = s.api.calls.length;
+  const body = JSON.stringify([{ assessment: newId(), annotation: 'LEGITIMATE' }]);
+  for (const token of [null, 'wrong', `${ADMIN_TOKEN}x`, ADMIN_TOKEN.slice(0, -1)]) {
+    const res = await post(body, { token });
+    assert.equal(res.status, 401, String(token));
+    assert.match(res.headers.get('www-authenticate'), /^Bearer/);
+  }
+  const basic = await s.fetch(PATH, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Basic ${ADMIN_TOKEN}` } });
+  assert.equal(basic.status, 401);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(s.api.calls.length, before);
+});
+
+test('only POST is allowed', async () => {
+  const res = await post(null, { method: 'GET' });
+  assert.equal(res.status, 405);
+  assert.equal(res.headers.get('allow'), 'POST');
+});
+
+test('wrong content type, non-JSON, too large and too many items are refused whole', async () => {
+  const before = s.api.calls.length;
+  const one = JSON.stringify([{ assessment: newId(), annotation: 'LEGITIMATE' }]);
+  const cases = [
+    [await post(one, { type: 'text/plain' }), 415, /content type/],
+    [await post(one, { type: null }), 415, /content type/],
+    [await post('{"not":"an array"}'), 400, /not a JSON array/],
+    [await post('[{"assessment":'), 400, /not a JSON array/],
+    [await post(' '.repeat(1024 * 1024 + 1)), 413, /over 1048576 bytes/],
+    [await post(JSON.stringify(Array.from({ length: 1001 }, () => ({ assessment: newId(), annotation: 'LEGITIMATE' })))), 413, /1001 items/],
+  ];
+  for (const [res, status, message] of cases) {
+    assert.equal(res.status, status);
+    assert.match(json(res).error, message);
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(s.api.calls.length, before);
+});
+
+test('a mixed batch accepts valid items, reports invalid ones by index, and delivers the valid ones', async () => {
+  const [a, b] = [newId(), newId()];
+  const items = [
+    { assessment: a, annotation: 'FRAUDULENT', reasons: ['CHARGEBACK'], transactionEvent: { eventType: 'CHARGEBACK', value: 30 } },
+    { assessment: 'not-an-id', annotation: 'LEGITIMATE' },
+    { token: `03AFcWeA-late:U=${b}`, reasons: ['REFUND_FRAUD'] },
+    { token: 'no-assessment-id', annotation: 'LEGITIMATE' },
+    { assessment: newId(), annotation: 'PASSWORD_CORRECT' },
+    { annotation: 'LEGITIMATE' },
+  ];
+  const before = s.api.calls.length;
+  const res = await post(JSON.stringify(items));
+  assert.equal(res.status, 202);
+  const receipt = json(res);
+  assert.equal(receipt.accepted, 2);
+  assert.deepEqual(receipt.rejected.map((r) => r.index), [1, 3, 4, 5]);
+  assert.match(receipt.rejected[2].error, /deprecated/);
+  assert.ok(!JSON.stringify(receipt).includes('no-assessment-id'), 'a token was echoed back');
+  await callsReach(before + 2);
+  assert.equal(s.api.callsFor(a)[0].body, '{"annotation":"FRAUDULENT","reasons":["CHARGEBACK"],"transactionEvent":{"eventType":"CHARGEBACK","value":30.0}}');
+  assert.equal(s.api.callsFor(b)[0].body, '{"reasons":["REFUND_FRAUD"]}');
+});
+
+test('NDJSON bodies are read one item per line', async () => {
+  const [a, b] = [newId(), newId()];
+  const before = s.api.calls.length;
+  const body = `{"assessment":"${a}","annotation":"LEGITIMATE"}\nnot json\n{"assessment":"${b}","reasons":["PASSED_TWO_FACTOR"]}\n`;
+  const res = await post(body, { type: 'application/x-ndjson' });
+  assert.equal(res.status, 202);
+  assert.deepEqual(json(res), { accepted: 2, rejected: [{ index: 1, error: json(res).rejected[0].error }] });
+  await callsReach(before + 2);
+});
+
+test('a 1,000-item batch is delivered exactly once per item', async () => {
+  const ids = Array.from({ length: 1000 }, () => newId());
+  assert.equal(new Set(ids).size, 1000);
+  const before = s.api.calls.length;
+  const res = await post(JSON.stringify(ids.map((assessment) => ({ assessment, annotation: 'FRAUDULENT', reasons: ['SOCIAL_SPAM'] }))));
+  assert.equal(res.status, 202);
+  assert.deepEqual(json(res), { accepted: 1000, rejected: [] });
+  await callsReach(before + 1000);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(s.api.calls.length, before + 1000);
+  for (const id of ids) assert.equal(s.api.callsFor(id).length, 1, id);
+});

@@ -1,0 +1,148 @@
+// Queue mode in workerd: wrangler dev simulates Cloudflare Queues locally.
+// Short retry delays stand in for the production schedule (30 s doubling).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack, respondWith, newId, API_KEY } from './stack.mjs';
+
+const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+const PATH = '/.well-known/recaptcha-annotations';
+
+/** wrangler config for the annotations queue, its DLQ, and (to observe the
+ *  DLQ) this worker consuming the DLQ too, as the README's replay does. */
+const queues = {
+  queues: {
+    producers: [
+      { binding: 'ANNOTATIONS', queue: 'annotations' },
+      { binding: 'ANNOTATIONS_DLQ', queue: 'annotations-dlq' },
+    ],
+    consumers: [
+      { queue: 'annotations', max_batch_size: 100, max_batch_timeout: 1, max_retries: 3, dead_letter_queue: 'annotations-dlq', max_concurrency: 2 },
+      { queue: 'annotations-dlq', max_batch_size: 100, max_batch_timeout: 1, max_retries: 1 },
+    ],
+  },
+};
+
+let s;
+const stats = { sent: 0 };
+
+before(async () => {
+  s = await startStack({
+    vars: { QUEUE_RETRY_BASE_SECONDS: '2', QUEUE_RETRY_MAX_SECONDS: '4', QUEUE_MAX_ATTEMPTS: '12' },
+    secrets: { RECAPTCHA_API_KEY: API_KEY, ADMIN_TOKEN },
+    config: queues,
+  });
+});
+after(async () => {
+  try {
+    const events = s.worker.events();
+    const count = (pred) => events.filter(pred).length;
+    // Figures for the closing note.
+    console.log(`queue figures: outcomes/items sent ${stats.sent}, enqueued ${count((e) => e.event === 'annotation_enqueued')}, ` +
+      `delivered ${count((e) => e.event === 'annotation' && e.result === 'delivered')}, retried ${count((e) => e.event === 'annotation_retrying')}, ` +
+      `dead-lettered ${count((e) => e.event === 'annotation' && e.dead_lettered)}, stand-in calls ${s.api.calls.length}`);
+    for (const line of s.worker.logs) {
+      assert.ok(!line.includes(API_KEY) && !line.includes(ADMIN_TOKEN), `secret in log: ${line}`);
+      assert.ok(!line.includes(':U='), `token in log: ${line}`);
+    }
+  } finally {
+    await s.stop();
+  }
+});
+
+const token = (id) => `03AFcWeA-queue:U=${id}`;
+const waitFor = (m, pred, ms = 60_000) => m.waitFor('annotation', pred, ms);
+
+test('with a healthy API an outcome is enqueued, then delivered exactly once', async () => {
+  const id = newId();
+  const m = s.mark();
+  stats.sent += 1;
+  const res = await s.fetch(respondWith('FRAUDULENT; reasons=INCORRECT_PASSWORD'), { headers: { 'x-recaptcha-token': token(id) } });
+  assert.equal(res.status, 200);
+  const enqueued = await m.waitFor('annotation_enqueued', (e) => e.assessment === id);
+  assert.match(enqueued.idempotency_key, /^[0-9a-f]{16}$/);
+  const event = await waitFor(m, (e) => e.assessment === id);
+  assert.deepEqual([event.result, event.mode, event.attempts], ['delivered', 'queue', 1]);
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.equal(s.api.callsFor(id).length, 1);
+  assert.equal(s.api.callsFor(id)[0].body, '{"annotation":"FRAUDULENT","reasons":["INCORRECT_PASSWORD"]}');
+});
+
+test('an API outage longer than direct mode\'s 20 s budget is retried through the queue, then delivered', async () => {
+  const id = newId();
+  s.api.failFor(22_000, 503);
+  const m = s.mark();
+  stats.sent += 1;
+  await s.fetch(respondWith('LEGITIMATE; reasons=PASSED_TWO_FACTOR'), { headers: { 'x-recaptcha-token': token(id) } });
+  const event = await waitFor(m, (e) => e.assessment === id, 90_000);
+  assert.equal(event.result, 'delivered');
+  const calls = s.api.callsFor(id);
+  assert.deepEqual(calls.map((c) => c.status), [...Array(calls.length - 1).fill(503), 200]);
+  const span = Date.parse(calls.at(-1).at) - Date.parse(calls[0].at);
+  assert.ok(span > 20_000, `delivered ${span} ms after the first attempt`);
+  assert.equal(event.attempts, calls.length);
+  assert.ok(event.attempts > 5, `attempts: ${event.attempts}`);
+});
+
+test('a poisoned message does not block its batch; it is dead-lettered, replayed once and dropped', async () => {
+  const ids = Array.from({ length: 20 }, () => newId());
+  const poisoned = ids[7];
+  s.api.poison(poisoned, 400);
+  const m = s.mark();
+  stats.sent += ids.length;
+  const res = await s.fetch(PATH, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify(ids.map((assessment) => ({ assessment, annotation: 'FRAUDULENT', reasons: ['CHARGEBACK'] }))),
+  });
+  assert.equal(res.status, 202);
+  for (const id of ids.filter((i) => i !== poisoned)) {
+    const e = await waitFor(m, (x) => x.assessment === id);
+    assert.equal(e.result, 'delivered');
+  }
+  const first = await waitFor(m, (e) => e.assessment === poisoned && e.dead_lettered === true);
+  assert.deepEqual([first.result, first.status, first.error.status], ['rejected', 400, 'INVALID_ARGUMENT']);
+  // The DLQ consumer replays it once; refused again, it is acknowledged, not looped.
+  const replay = await waitFor(m, (e) => e.assessment === poisoned && !e.dead_lettered);
+  assert.equal(replay.result, 'rejected');
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal(s.api.callsFor(poisoned).length, 2);
+  for (const id of ids.filter((i) => i !== poisoned)) assert.equal(s.api.callsFor(id).length, 1);
+});
+
+test('a 1,000-item batch goes through the queue and is delivered exactly once per item', async () => {
+  const ids = Array.from({ length: 1000 }, () => newId());
+  const before = s.api.calls.length;
+  stats.sent += ids.length;
+  const res = await s.fetch(PATH, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify(ids.map((assessment) => ({ assessment, reasons: ['REFUND_FRAUD'] }))),
+  });
+  assert.equal(res.status, 202);
+  assert.deepEqual(JSON.parse(res.body), { accepted: 1000, rejected: [] });
+  const deadline = Date.now() + 60_000;
+  while (s.api.calls.length < before + 1000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal(s.api.calls.length - before, 1000);
+  for (const id of ids) assert.equal(s.api.callsFor(id).length, 1, id);
+});
+
+test('a message still failing after QUEUE_MAX_ATTEMPTS is given up on and dead-lettered', async () => {
+  const q = await startStack({
+    vars: { QUEUE_RETRY_BASE_SECONDS: '1', QUEUE_RETRY_MAX_SECONDS: '1', QUEUE_MAX_ATTEMPTS: '2' },
+    config: { queues: { producers: queues.queues.producers, consumers: [queues.queues.consumers[0]] } },
+  });
+  try {
+    const id = newId();
+    q.api.poison(id, 503);
+    const m = q.mark();
+    await q.fetch(respondWith('LEGITIMATE'), { headers: { 'x-recaptcha-token': token(id) } });
+    const event = await m.waitFor('annotation', (e) => e.assessment === id, 30_000);
+    assert.deepEqual([event.result, event.attempts, event.status, event.dead_lettered], ['gave_up', 2, 503, true]);
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(q.api.callsFor(id).length, 2);
+  } finally {
+    await q.stop();
+  }
+});
