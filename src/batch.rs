@@ -83,17 +83,14 @@ pub fn parse(body: &str, format: Format) -> Result<(Vec<Accepted>, Vec<Rejected>
     if body.len() > MAX_BYTES {
         return Err(BatchError::TooLarge);
     }
-    let items: Vec<Result<serde_json::Value, String>> = match format {
+    // Items stay raw JSON text until each is parsed on its own.
+    let items: Vec<&str> = match format {
         Format::Json => {
-            let values: Vec<serde_json::Value> =
+            let values: Vec<&serde_json::value::RawValue> =
                 serde_json::from_str(body).map_err(|e| BatchError::NotJson(e.to_string()))?;
-            values.into_iter().map(Ok).collect()
+            values.into_iter().map(|v| v.get()).collect()
         }
-        Format::Ndjson => body
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).map_err(|e| format!("not JSON: {e}")))
-            .collect(),
+        Format::Ndjson => body.lines().filter(|l| !l.trim().is_empty()).collect(),
     };
     if items.len() > MAX_ITEMS {
         return Err(BatchError::TooManyItems(items.len()));
@@ -101,7 +98,7 @@ pub fn parse(body: &str, format: Format) -> Result<(Vec<Accepted>, Vec<Rejected>
     let mut accepted = Vec::new();
     let mut rejected = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
-        match item.and_then(item_to_annotation) {
+        match item_to_annotation(item) {
             Ok((assessment, annotation)) => accepted.push(Accepted {
                 index,
                 assessment,
@@ -114,17 +111,8 @@ pub fn parse(body: &str, format: Format) -> Result<(Vec<Accepted>, Vec<Rejected>
 }
 
 /// An item is the JSON outcome form plus `assessment` or `token`.
-fn item_to_annotation(item: serde_json::Value) -> Result<(AssessmentId, Annotation), String> {
-    let serde_json::Value::Object(mut map) = item else {
-        return Err("item is not a JSON object".into());
-    };
-    let token = match map.remove("token") {
-        None => None,
-        Some(serde_json::Value::String(t)) => Some(t),
-        Some(_) => return Err("token must be a string".into()),
-    };
-    let parsed =
-        outcome::parse(&serde_json::Value::Object(map).to_string()).map_err(|e| e.to_string())?;
+fn item_to_annotation(item: &str) -> Result<(AssessmentId, Annotation), String> {
+    let (parsed, token) = outcome::parse_batch_item(item).map_err(|e| e.to_string())?;
     let id = match (parsed.assessment, token) {
         (Some(_), Some(_)) => return Err("give assessment or token, not both".into()),
         (Some(id), None) => id,

@@ -6,6 +6,7 @@
 //! put an unvalidated value into a request.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::annotation::Annotation;
 use crate::assessment_id::AssessmentId;
@@ -14,14 +15,15 @@ use crate::outcome;
 
 pub const VERSION: u32 = 1;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Envelope {
     /// Format version; a consumer refuses versions it does not know.
     pub v: u32,
     pub assessment: AssessmentId,
-    /// The annotate body exactly as it is sent (Google's JSON names).
-    pub annotation: serde_json::Value,
+    /// The annotate body exactly as it is sent (Google's JSON names), kept
+    /// as raw JSON text and parsed only by the outcome parser.
+    pub annotation: Box<RawValue>,
     /// Same assessment and body give the same key (see [`AnnotationKey`]).
     pub idempotency_key: String,
     /// Delivery attempts made before this message was (re-)enqueued.
@@ -49,7 +51,9 @@ impl Envelope {
         Self {
             v: VERSION,
             assessment,
-            annotation: serde_json::to_value(annotation).unwrap_or_default(),
+            // Our serializer's output is valid JSON; were it not, the default
+            // (`null`) would be refused by every consumer, never sent.
+            annotation: RawValue::from_string(annotation.to_json()).unwrap_or_default(),
             idempotency_key: AnnotationKey::new(&assessment, annotation).to_hex(),
             attempts: 0,
             first_seen_ms: now_ms,
@@ -57,18 +61,22 @@ impl Envelope {
         }
     }
 
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
     /// Reads a message body, checking version and re-validating the annotation.
-    pub fn decode(value: serde_json::Value) -> Result<(Envelope, Annotation), EnvelopeError> {
+    pub fn decode(text: &str) -> Result<(Envelope, Annotation), EnvelopeError> {
         let envelope: Envelope =
-            serde_json::from_value(value).map_err(|e| EnvelopeError::Shape(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| EnvelopeError::Shape(e.to_string()))?;
         if envelope.v != VERSION {
             return Err(EnvelopeError::Version(envelope.v));
         }
-        if !envelope.annotation.is_object() {
+        let body = envelope.annotation.get();
+        if !body.trim_start().starts_with('{') {
             return Err(EnvelopeError::Annotation("not a JSON object".into()));
         }
-        let parsed = outcome::parse(&envelope.annotation.to_string())
-            .map_err(|e| EnvelopeError::Annotation(e.to_string()))?;
+        let parsed = outcome::parse(body).map_err(|e| EnvelopeError::Annotation(e.to_string()))?;
         if parsed.assessment.is_some() {
             return Err(EnvelopeError::Annotation(
                 "assessment belongs in the envelope, not the body".into(),
@@ -81,7 +89,7 @@ impl Envelope {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn sample() -> (AssessmentId, Annotation) {
         let o = outcome::parse("FRAUDULENT; reasons=INCORRECT_PASSWORD; account-id=u-1").unwrap();
@@ -91,32 +99,46 @@ mod tests {
         )
     }
 
+    fn as_value(e: &Envelope) -> Value {
+        serde_json::from_str(&e.to_json()).unwrap()
+    }
+
     #[test]
     fn a_message_round_trips_and_holds_no_secret() {
         let (id, a) = sample();
         let env = Envelope::new(id, &a, 1_700_000_000_000);
-        let text = serde_json::to_string(&env).unwrap();
+        let text = env.to_json();
         assert!(!text.contains("key="));
-        let (back, annotation) = Envelope::decode(serde_json::from_str(&text).unwrap()).unwrap();
-        assert_eq!(back, env);
+        let (back, annotation) = Envelope::decode(&text).unwrap();
+        assert_eq!(back.to_json(), text);
         assert_eq!(annotation, a);
         assert_eq!(
-            env.annotation,
+            as_value(&env)["annotation"],
             json!({"annotation":"FRAUDULENT","reasons":["INCORRECT_PASSWORD"],"accountId":"u-1"})
+        );
+        assert_eq!(
+            as_value(&env)["idempotency_key"].as_str().unwrap().len(),
+            16
         );
     }
 
     #[test]
     fn unknown_versions_and_shapes_are_refused() {
         let (id, a) = sample();
-        let mut v = serde_json::to_value(Envelope::new(id, &a, 0)).unwrap();
+        let mut v = as_value(&Envelope::new(id, &a, 0));
         v["v"] = json!(2);
-        assert_eq!(Envelope::decode(v.clone()), Err(EnvelopeError::Version(2)));
+        assert_eq!(
+            Envelope::decode(&v.to_string()).unwrap_err(),
+            EnvelopeError::Version(2)
+        );
         v["v"] = json!(1);
         v["extra"] = json!(true);
-        assert!(matches!(Envelope::decode(v), Err(EnvelopeError::Shape(_))));
         assert!(matches!(
-            Envelope::decode(json!("junk")),
+            Envelope::decode(&v.to_string()),
+            Err(EnvelopeError::Shape(_))
+        ));
+        assert!(matches!(
+            Envelope::decode("\"junk\""),
             Err(EnvelopeError::Shape(_))
         ));
     }
@@ -124,19 +146,27 @@ mod tests {
     #[test]
     fn a_tampered_body_is_refused() {
         let (id, a) = sample();
-        let mut v = serde_json::to_value(Envelope::new(id, &a, 0)).unwrap();
+        let mut v = as_value(&Envelope::new(id, &a, 0));
         v["annotation"]["reason"] = json!("X");
         assert!(matches!(
-            Envelope::decode(v.clone()),
+            Envelope::decode(&v.to_string()),
             Err(EnvelopeError::Annotation(_))
         ));
         v["annotation"] = json!({"annotation": "LEGITIMATE", "assessment": "bc304e08a0000001"});
         assert!(matches!(
-            Envelope::decode(v),
+            Envelope::decode(&v.to_string()),
             Err(EnvelopeError::Annotation(_))
         ));
-        let mut v = serde_json::to_value(Envelope::new(id, &a, 0)).unwrap();
+        v["annotation"] = json!([1]);
+        assert!(matches!(
+            Envelope::decode(&v.to_string()),
+            Err(EnvelopeError::Annotation(_))
+        ));
+        let mut v = as_value(&Envelope::new(id, &a, 0));
         v["assessment"] = json!("../../x");
-        assert!(matches!(Envelope::decode(v), Err(EnvelopeError::Shape(_))));
+        assert!(matches!(
+            Envelope::decode(&v.to_string()),
+            Err(EnvelopeError::Shape(_))
+        ));
     }
 }

@@ -25,6 +25,8 @@ struct Raw {
     transaction_event: Option<RawTransactionEvent>,
     phone_authentication_event: Option<RawPhoneEvent>,
     assessment: Option<String>,
+    /// Batch items only: a WAF token to take the assessment ID from.
+    token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -44,6 +46,16 @@ struct RawPhoneEvent {
 }
 
 pub(super) fn parse(value: &str) -> Result<Outcome, OutcomeError> {
+    match parse_with_token(value)? {
+        (outcome, None) => Ok(outcome),
+        (_, Some(_)) => Err(OutcomeError::Json(
+            "unknown field `token` (tokens are read from the request, not the outcome)".into(),
+        )),
+    }
+}
+
+/// The JSON form plus an optional `token` (the batch endpoint's items).
+pub(super) fn parse_with_token(value: &str) -> Result<(Outcome, Option<String>), OutcomeError> {
     let raw: Raw = serde_json::from_str(value).map_err(|e| OutcomeError::Json(e.to_string()))?;
     let mut annotation = Annotation {
         label: raw.annotation.as_deref().map(label).transpose()?,
@@ -65,10 +77,13 @@ pub(super) fn parse(value: &str) -> Result<Outcome, OutcomeError> {
         .assessment
         .map(|a| AssessmentId::parse(&a).ok_or(OutcomeError::InvalidAssessment))
         .transpose()?;
-    Ok(Outcome {
-        assessment,
-        annotation,
-    })
+    Ok((
+        Outcome {
+            assessment,
+            annotation,
+        },
+        raw.token,
+    ))
 }
 
 fn label(name: &str) -> Result<Label, OutcomeError> {

@@ -43,6 +43,26 @@ pub fn parse(value: &str) -> Result<Outcome, OutcomeError> {
     Ok(outcome)
 }
 
+/// A batch item: the JSON form, plus an optional `token` to take the
+/// assessment ID from. Returned alongside, never validated here.
+pub fn parse_batch_item(value: &str) -> Result<(Outcome, Option<String>), OutcomeError> {
+    if value.len() > MAX_LEN {
+        return Err(OutcomeError::TooLong {
+            len: value.len(),
+            max: MAX_LEN,
+        });
+    }
+    let trimmed = value.trim();
+    if !trimmed.starts_with('{') {
+        return Err(OutcomeError::Json("item is not a JSON object".into()));
+    }
+    let (outcome, token) = json_form::parse_with_token(trimmed)?;
+    if outcome.annotation.is_empty() {
+        return Err(OutcomeError::NothingToSend);
+    }
+    Ok((outcome, token))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,6 +72,16 @@ mod tests {
         let json = parse(r#"  {"annotation":"LEGITIMATE"}"#).unwrap();
         let short = parse("  legitimate").unwrap();
         assert_eq!(json, short);
+    }
+
+    #[test]
+    fn a_token_is_only_accepted_in_batch_items() {
+        let item = r#"{"token":"t:U=bc304e08a0000000","annotation":"LEGITIMATE"}"#;
+        assert!(matches!(parse(item), Err(OutcomeError::Json(_))));
+        let (o, token) = parse_batch_item(item).unwrap();
+        assert_eq!(token.as_deref(), Some("t:U=bc304e08a0000000"));
+        assert_eq!(o.annotation.to_json(), r#"{"annotation":"LEGITIMATE"}"#);
+        assert!(parse_batch_item("7").is_err());
     }
 
     #[test]

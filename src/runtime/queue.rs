@@ -38,8 +38,7 @@ pub fn producer(env: &Env) -> Option<Queue> {
 /// text: serde_wasm_bindgen would turn the body's map into a JS `Map`, which
 /// does not survive JSON.
 fn message(envelope: &Envelope, delay_seconds: u32) -> worker::Result<SendMessage<JsValue>> {
-    let text = serde_json::to_string(envelope)?;
-    let value = js_sys::JSON::parse(&text)?;
+    let value = js_sys::JSON::parse(&envelope.to_json())?;
     Ok(RawMessageBuilder::new(value)
         .delay_seconds(delay_seconds)
         .build_with_content_type(QueueContentType::Json))
@@ -59,7 +58,7 @@ pub async fn enqueue_all(
     let mut chunk: Vec<SendMessage<JsValue>> = Vec::new();
     let mut bytes = 0;
     for (i, envelope) in envelopes.iter().enumerate() {
-        let size = serde_json::to_string(envelope).map_or(0, |s| s.len());
+        let size = envelope.to_json().len();
         chunk.push(message(envelope, 0).map_err(|e| (sent, e))?);
         bytes += size;
         let last = i + 1 == envelopes.len();
@@ -126,8 +125,7 @@ impl Consumer<'_> {
             .ok()
             .and_then(|s| s.as_string())
             .ok_or_else(|| "message body is not JSON".to_owned())
-            .and_then(|s| serde_json::from_str(&s).map_err(|e| e.to_string()))
-            .and_then(|v| Envelope::decode(v).map_err(|e| e.to_string()));
+            .and_then(|s| Envelope::decode(&s).map_err(|e| e.to_string()));
         let (mut envelope, annotation) = match decoded {
             Ok(ok) => ok,
             Err(error) => {
