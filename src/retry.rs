@@ -133,7 +133,7 @@ pub struct QueuePolicy {
 
 impl Default for QueuePolicy {
     fn default() -> Self {
-        // 30 s doubling: the 10th attempt comes about 4 to 8 h after the first.
+        // 30 s doubling, half jittered: the 10th attempt comes 2 to 4 h after the first.
         Self {
             base_seconds: 30,
             max_delay_seconds: QUEUE_MAX_DELAY_SECONDS,

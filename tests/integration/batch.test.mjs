@@ -2,7 +2,13 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { startStack, newId, API_KEY } from './stack.mjs';
+import { ROOT } from '../../local/worker.mjs';
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 const PATH = '/.well-known/recaptcha-annotations';
@@ -118,4 +124,27 @@ test('a 1,000-item batch is delivered exactly once per item', async () => {
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(s.api.calls.length, before + 1000);
   for (const id of ids) assert.equal(s.api.callsFor(id).length, 1, id);
+});
+
+test('the README\'s example job (examples/late_annotations.py) sends a CSV of chargebacks', async () => {
+  const [a, b] = [newId(), newId()];
+  const csv = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'late-')), 'chargebacks.csv');
+  fs.writeFileSync(csv, [
+    'assessment_id,event,amount,occurred_at',
+    `${a},chargeback,42.50,2026-11-20T08:00:00Z`,
+    'not-an-id,refund,10,2026-11-20T09:00:00Z',
+    `${b},dispute,5,2026-11-21T10:30:00+01:00`,
+  ].join('\n'));
+  const before = s.api.calls.length;
+  const { stdout, stderr } = await promisify(execFile)('python3', [path.join(ROOT, 'examples', 'late_annotations.py'), csv], {
+    env: { ...process.env, ANNOTATE_URL: s.worker.url + PATH, ADMIN_TOKEN },
+  });
+  assert.equal(stdout.trim(), '2 of 3 annotations accepted');
+  assert.match(stderr, /^row 2: assessment must be exactly 16/);
+  await callsReach(before + 2);
+  assert.deepEqual(JSON.parse(s.api.callsFor(a)[0].body), {
+    annotation: 'FRAUDULENT', reasons: ['CHARGEBACK_FRAUD'],
+    transactionEvent: { eventType: 'CHARGEBACK', value: 42.5, eventTime: '2026-11-20T08:00:00Z' },
+  });
+  assert.equal(JSON.parse(s.api.callsFor(b)[0].body).annotation, undefined);
 });
