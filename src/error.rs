@@ -61,6 +61,9 @@ pub fn snippet(s: &str) -> String {
 
 /// [`snippet`] with a chosen length.
 pub fn snippet_n(s: &str, max: usize) -> String {
+    if looks_like_token(s) {
+        return String::from("[redacted: contains a reCAPTCHA token]");
+    }
     let mut out: String = s
         .chars()
         .take(max)
@@ -72,9 +75,27 @@ pub fn snippet_n(s: &str, max: usize) -> String {
     out
 }
 
+/// True for text carrying a WAF token's `:U=` marker (raw or percent-encoded):
+/// an origin that puts a token where it does not belong must not get it logged.
+pub fn looks_like_token(s: &str) -> bool {
+    s.contains(":U=") || s.to_ascii_uppercase().contains("%3AU%3D")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snippets_never_carry_a_token() {
+        assert_eq!(
+            snippet("03AF:U=bc304e08a0000000"),
+            "[redacted: contains a reCAPTCHA token]"
+        );
+        assert_eq!(
+            snippet("x%3au%3dbc304e08a0000000"),
+            "[redacted: contains a reCAPTCHA token]"
+        );
+    }
 
     #[test]
     fn snippets_are_short_and_single_line() {

@@ -56,7 +56,9 @@ pub(super) fn parse(value: &str) -> Result<Outcome, OutcomeError> {
 
 /// The JSON form plus an optional `token` (the batch endpoint's items).
 pub(super) fn parse_with_token(value: &str) -> Result<(Outcome, Option<String>), OutcomeError> {
-    let raw: Raw = serde_json::from_str(value).map_err(|e| OutcomeError::Json(e.to_string()))?;
+    // serde's messages can quote a value: cut to a snippet, which redacts tokens.
+    let raw: Raw = serde_json::from_str(value)
+        .map_err(|e| OutcomeError::Json(crate::error::snippet_n(&e.to_string(), 160)))?;
     let mut annotation = Annotation {
         label: raw.annotation.as_deref().map(label).transpose()?,
         account_id: raw
@@ -212,6 +214,12 @@ mod tests {
         ] {
             assert!(parse_header(header).is_err(), "{header}");
         }
+    }
+
+    #[test]
+    fn a_token_quoted_in_a_json_error_is_redacted() {
+        let err = parse_header(r#"{"reasons":"03AFcWeA:U=bc304e08a0000000"}"#).unwrap_err();
+        assert!(!err.to_string().contains(":U="), "{err}");
     }
 
     #[test]
