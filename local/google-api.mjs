@@ -15,7 +15,7 @@
 //   POST /__stand-in/reset           forget calls and pending failures
 
 import http from 'node:http';
-import { pathToFileURL } from 'node:url';
+import { arg, isMain, lifecycle } from './serve.mjs';
 
 const STATUS = {
   400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND',
@@ -221,18 +221,11 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
       subscribers.add(fn);
       return () => subscribers.delete(fn);
     },
-    listen(port = 0, host = '127.0.0.1') {
-      return new Promise((resolve) => server.listen(port, host, () => resolve(server.address().port)));
-    },
-    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); }),
+    ...lifecycle(server),
   };
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const arg = (name, dflt) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? process.argv[i + 1] : dflt;
-  };
+if (isMain(import.meta.url)) {
   const api = createGoogleApi({
     project: arg('project', 'demo-project'),
     key: arg('key', 'demo-key'),

@@ -21,7 +21,7 @@ import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { arg, isMain, lifecycle } from './serve.mjs';
 
 export const DEMO_PASSWORD = 'correct horse';
 const OUTCOME = 'X-Recaptcha-Outcome';
@@ -140,18 +140,11 @@ export function createOrigin({ www, standIn } = {}) {
 
   return {
     server,
-    listen(port = 0, host = '127.0.0.1') {
-      return new Promise((resolve) => server.listen(port, host, () => resolve(server.address().port)));
-    },
-    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); }),
+    ...lifecycle(server),
   };
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const arg = (name, dflt) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? process.argv[i + 1] : dflt;
-  };
+if (isMain(import.meta.url)) {
   const origin = createOrigin({ www: arg('www', undefined) });
   const port = await origin.listen(Number(arg('port', 8080)));
   console.log(`[origin] listening on http://127.0.0.1:${port}`);
