@@ -26,6 +26,7 @@ pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 pub const QUEUE_RETRY_BASE_SECONDS: &str = "QUEUE_RETRY_BASE_SECONDS";
 pub const QUEUE_RETRY_MAX_SECONDS: &str = "QUEUE_RETRY_MAX_SECONDS";
 pub const QUEUE_MAX_ATTEMPTS: &str = "QUEUE_MAX_ATTEMPTS";
+pub const DEAD_LETTER_QUEUE: &str = "DEAD_LETTER_QUEUE";
 
 /// Every variable the worker reads, for the shell to look up.
 pub const ALL_VARS: &[&str] = &[
@@ -42,6 +43,7 @@ pub const ALL_VARS: &[&str] = &[
     QUEUE_RETRY_BASE_SECONDS,
     QUEUE_RETRY_MAX_SECONDS,
     QUEUE_MAX_ATTEMPTS,
+    DEAD_LETTER_QUEUE,
 ];
 
 pub const DEFAULT_API_BASE: &str = "https://recaptchaenterprise.googleapis.com";
@@ -50,6 +52,7 @@ pub const DEFAULT_TOKEN_HEADER: &str = "X-Recaptcha-Token";
 pub const DEFAULT_TOKEN_COOKIES: &str = "recaptcha-*-e,recaptcha-*-t";
 pub const DEFAULT_ASSESSMENT_ID_HEADER: &str = "X-Recaptcha-Assessment-Id";
 pub const DEFAULT_ADMIN_PATH: &str = "/.well-known/recaptcha-annotations";
+pub const DEFAULT_DEAD_LETTER_QUEUE: &str = "recaptcha-annotations-dlq";
 /// Shortest admin token accepted: anything shorter is guessable.
 pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
@@ -148,13 +151,20 @@ pub struct Config {
     pub admin: Option<Admin>,
     /// Retry schedule for queue mode.
     pub queue: QueuePolicy,
+    /// Name of the dead-letter queue: a batch from it is a replay, whose
+    /// failures are never dead-lettered again.
+    pub dead_letter_queue: String,
     /// Every problem found, for one log line per isolate.
     pub problems: Vec<ConfigError>,
 }
 
 impl Config {
     /// Parses configuration from a variable lookup (`None` = not set).
-    pub fn parse(get: impl Fn(&str) -> Option<String>) -> Self {
+    /// An empty value counts as unset, except `ASSESSMENT_ID_HEADER` (where
+    /// `""` switches the header off).
+    pub fn parse(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get =
+            |name: &str| lookup(name).filter(|v| !v.is_empty() || name == ASSESSMENT_ID_HEADER);
         let mut problems = Vec::new();
         let origin = match get(ORIGIN_URL) {
             None => Origin::SameAsRequest,
@@ -212,6 +222,8 @@ impl Config {
             api,
             admin,
             queue,
+            dead_letter_queue: get(DEAD_LETTER_QUEUE)
+                .unwrap_or_else(|| DEFAULT_DEAD_LETTER_QUEUE.to_owned()),
             problems,
         }
     }
@@ -372,16 +384,23 @@ fn base_url(v: &str, allow_path: bool) -> Result<String, String> {
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
     } else {
-        !host.is_empty()
-            && host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        // DNS labels: letters, digits and inner hyphens, separated by dots.
+        host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
     };
     if !host_ok {
         return bad("has an invalid host");
     }
     if let Some(p) = port {
-        if p.parse::<u16>().map_or(true, |n| n == 0) {
+        let digits = !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+        if !digits || p.parse::<u16>().map_or(true, |n| n == 0) {
             return bad("has an invalid port");
         }
     }
@@ -534,6 +553,16 @@ mod tests {
     }
 
     #[test]
+    fn empty_optional_values_count_as_unset() {
+        let mut vars = GOOD.to_vec();
+        vars.extend([(ORIGIN_URL, ""), (OUTCOME_HEADER, ""), (API_BASE, "")]);
+        let c = parse(&vars);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(c.origin, Origin::SameAsRequest);
+        assert_eq!(c.outcome_header, DEFAULT_OUTCOME_HEADER);
+    }
+
+    #[test]
     fn an_empty_assessment_id_header_disables_it() {
         let mut vars = GOOD.to_vec();
         vars.push((ASSESSMENT_ID_HEADER, ""));
@@ -560,6 +589,11 @@ mod tests {
             "http://host:99999",
             "http://host/path",
             "javascript://x",
+            "http://host:+80",
+            "http://.",
+            "http://-",
+            "http://a..b",
+            "http://host:",
         ] {
             assert!(base_url(bad, false).is_err(), "{bad}");
         }

@@ -14,6 +14,8 @@ use crate::dedup::AnnotationKey;
 use crate::outcome;
 
 pub const VERSION: u32 = 1;
+/// `QUEUE_MAX_ATTEMPTS` is at most 100; anything far above is not ours.
+const MAX_ATTEMPTS_FIELD: u32 = 1_000;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,10 +69,17 @@ impl Envelope {
 
     /// Reads a message body, checking version and re-validating the annotation.
     pub fn decode(text: &str) -> Result<(Envelope, Annotation), EnvelopeError> {
-        let envelope: Envelope =
-            serde_json::from_str(text).map_err(|e| EnvelopeError::Shape(e.to_string()))?;
+        // serde may quote the offending value: keep a short, token-free snippet.
+        let envelope: Envelope = serde_json::from_str(text)
+            .map_err(|e| EnvelopeError::Shape(crate::error::snippet_n(&e.to_string(), 160)))?;
         if envelope.v != VERSION {
             return Err(EnvelopeError::Version(envelope.v));
+        }
+        if envelope.attempts > MAX_ATTEMPTS_FIELD {
+            return Err(EnvelopeError::Shape(format!(
+                "attempts {} is more than any queue policy allows",
+                envelope.attempts
+            )));
         }
         let body = envelope.annotation.get();
         if !body.trim_start().starts_with('{') {

@@ -8,7 +8,7 @@ use thiserror::Error;
 /// Why an outcome header was rejected (no annotation is sent).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum OutcomeError {
-    #[error("outcome header is {len} bytes, more than the {max} allowed")]
+    #[error("outcome is {len} bytes, more than the {max} allowed")]
     TooLong { len: usize, max: usize },
     #[error("outcome header is empty")]
     Empty,
@@ -24,6 +24,8 @@ pub enum OutcomeError {
     DuplicateParameter(&'static str),
     #[error("parameter {0} has an empty value")]
     EmptyValue(&'static str),
+    #[error("account-id has a comma (a header sent twice?); use the JSON form for such IDs")]
+    CommaInAccountId,
     #[error("unknown reason {0:?}")]
     UnknownReason(String),
     #[error("assessment must be exactly 16 ASCII letters or digits")]

@@ -17,6 +17,7 @@ pub mod envelope;
 pub mod error;
 pub mod log;
 pub mod outcome;
+pub mod relay;
 pub mod retry;
 pub mod token_sources;
 

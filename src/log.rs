@@ -114,6 +114,8 @@ pub enum Event {
     },
     /// The origin could not be reached; the client got a 502.
     OriginUnreachable { error: String },
+    /// The origin answered with a status no response can carry; the client got a 502.
+    OriginInvalidStatus { status: u16 },
 }
 
 impl Event {
@@ -147,6 +149,7 @@ impl Event {
             Event::EnqueueFailed { .. } => Level::Warn,
             Event::ConfigInvalid { .. }
             | Event::OriginUnreachable { .. }
+            | Event::OriginInvalidStatus { .. }
             | Event::QueueMessageInvalid { .. } => Level::Error,
         }
     }

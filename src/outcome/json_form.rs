@@ -143,6 +143,13 @@ fn time(field: &'static str, t: Option<String>) -> Result<Option<String>, Outcom
 }
 
 fn transaction_event(raw: RawTransactionEvent) -> Result<TransactionEvent, OutcomeError> {
+    if raw.event_type.is_none()
+        && raw.reason.is_none()
+        && raw.value.is_none()
+        && raw.event_time.is_none()
+    {
+        return Err(invalid("transactionEvent", "empty"));
+    }
     let event_type = raw
         .event_type
         .map(|t| {
@@ -201,6 +208,7 @@ mod tests {
             r#"{"transactionEvent":{"eventType":"TRANSACTION_EVENT_TYPE_UNSPECIFIED"}}"#,
             r#"{"transactionEvent":{"eventType":"CHARGEBACK","amount":3}}"#,
             r#"{"transactionEvent":{"eventTime":"yesterday"}}"#,
+            r#"{"transactionEvent":{}}"#,
             r#"{"transactionEvent":{"value":"12"}}"#,
             r#"{"phoneAuthenticationEvent":{"eventTime":"2026-11-01T10:00:00Z"}}"#,
             r#"{"phoneAuthenticationEvent":{"phoneNumber":"555-1234"}}"#,

@@ -34,6 +34,11 @@ pub(super) fn parse(value: &str) -> Result<Outcome, OutcomeError> {
             }
         } else if name.eq_ignore_ascii_case("account-id") {
             let id = non_empty("account-id", raw)?;
+            // A comma here is what an origin sending the header twice looks
+            // like once the runtime joins the values with ", ".
+            if id.contains(',') {
+                return Err(OutcomeError::CommaInAccountId);
+            }
             if annotation.account_id.replace(id.to_owned()).is_some() {
                 return Err(OutcomeError::DuplicateParameter("account-id"));
             }
@@ -151,6 +156,7 @@ mod tests {
                 DuplicateParameter("reasons"),
             ),
             ("LEGITIMATE; account-id=", EmptyValue("account-id")),
+            ("LEGITIMATE; account-id=u-42, FRAUDULENT", CommaInAccountId),
             ("LEGITIMATE; assessment=abc", InvalidAssessment),
             (
                 "LEGITIMATE; assessment=../../../../../../x",

@@ -19,8 +19,15 @@ struct Receipt {
 #[derive(Serialize)]
 struct Failure<'a> {
     error: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    enqueued: Option<usize>,
+}
+
+/// The queue failed part-way: which request items to send again.
+#[derive(Serialize)]
+struct PartlyEnqueued<'a> {
+    error: &'a str,
+    accepted: usize,
+    not_enqueued: Vec<usize>,
+    rejected: Vec<Rejected>,
 }
 
 fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
@@ -33,13 +40,7 @@ fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
 }
 
 fn error(status: u16, message: &str) -> Result<Response> {
-    json(
-        status,
-        &Failure {
-            error: message,
-            enqueued: None,
-        },
-    )
+    json(status, &Failure { error: message })
 }
 
 pub async fn handle(
@@ -105,12 +106,13 @@ pub async fn handle(
                 logger::emit(&Event::EnqueueFailed {
                     error: e.to_string(),
                 });
-                let message = "the queue refused the batch; items before `enqueued` were accepted, retry the rest";
                 return json(
                     503,
-                    &Failure {
-                        error: message,
-                        enqueued: Some(sent),
+                    &PartlyEnqueued {
+                        error: "the queue refused part of the batch: send the items in not_enqueued again",
+                        accepted: sent,
+                        not_enqueued: accepted[sent..].iter().map(|a| a.index).collect(),
+                        rejected,
                     },
                 );
             }

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use futures_util::stream::{self, StreamExt};
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortController, AbortSignal, Delay, Fetch, Headers, Method, Request, RequestInit};
 
 use super::logger;
-use crate::annotate_call::{parse_google_error, AnnotateRequest, CONTENT_TYPE};
+use crate::annotate_call::{parse_google_error, AnnotateRequest, GoogleError, CONTENT_TYPE};
 use crate::annotation::Annotation;
 use crate::assessment_id::AssessmentId;
 use crate::config::ApiTarget;
@@ -16,6 +16,8 @@ use crate::retry::{disposition, parse_retry_after, Disposition, RetryPolicy};
 
 /// Subrequests one invocation keeps in flight (the platform allows 6 connections).
 pub const MAX_IN_FLIGHT: usize = 6;
+/// Most of an error body read (Google's are a few hundred bytes).
+const MAX_ERROR_BODY: usize = 16 * 1024;
 
 /// What one attempt produced.
 pub struct Attempt {
@@ -52,7 +54,7 @@ pub fn ended(
         ms,
         error: match (result, last) {
             (DeliveryResult::Delivered, _) | (_, None) => None,
-            (_, Some(a)) => parse_google_error(&a.body),
+            (_, Some(a)) => google_error(api, a),
         },
         network_error: last
             .and_then(|a| a.network_error.as_deref())
@@ -60,6 +62,15 @@ pub fn ended(
         mode,
         dead_lettered,
     }
+}
+
+/// Google's error from a failed attempt, its message scrubbed of the key
+/// (an API base that echoes the request URL would otherwise leak it).
+pub fn google_error(api: &ApiTarget, attempt: &Attempt) -> Option<GoogleError> {
+    parse_google_error(&attempt.body).map(|mut e| {
+        e.message = api.scrub(&e.message);
+        e
+    })
 }
 
 /// Direct mode: attempts with backoff until delivered, refused, or out of
@@ -138,6 +149,7 @@ pub async fn attempt(request: &AnnotateRequest, timeout_ms: u64) -> Attempt {
     }
 }
 
+/// The whole exchange, body included, is bounded by `timeout_ms`.
 async fn try_send(request: &AnnotateRequest, timeout_ms: u64) -> worker::Result<Attempt> {
     let headers = Headers::new();
     headers.set("content-type", CONTENT_TYPE)?;
@@ -148,18 +160,22 @@ async fn try_send(request: &AnnotateRequest, timeout_ms: u64) -> worker::Result<
     let req = Request::new_with_init(&request.url, &init)?;
     let controller = AbortController::default();
     let signal = controller.signal();
-    let fetch = Fetch::Request(req);
-    let sending = Box::pin(fetch.send_with_signal(&signal));
+    let exchange = Box::pin(exchange(req, &signal));
     let timer = Delay::from(Duration::from_millis(timeout_ms));
-    let mut resp = match select(sending, timer).await {
-        Either::Left((resp, _)) => resp?,
+    let result = match select(exchange, timer).await {
+        Either::Left((result, _)) => result,
         Either::Right(_) => {
             controller.abort();
-            return Err(worker::Error::RustError(format!(
-                "no response within {timeout_ms} ms"
-            )));
+            Err(worker::Error::RustError(format!(
+                "no complete response within {timeout_ms} ms"
+            )))
         }
     };
+    result
+}
+
+async fn exchange(req: Request, signal: &AbortSignal) -> worker::Result<Attempt> {
+    let mut resp = Fetch::Request(req).send_with_signal(signal).await?;
     let status = resp.status_code();
     let retry_after_ms = resp
         .headers()
@@ -170,7 +186,7 @@ async fn try_send(request: &AnnotateRequest, timeout_ms: u64) -> worker::Result<
     let body = if (200..300).contains(&status) {
         String::new()
     } else {
-        resp.text().await.unwrap_or_default()
+        read_capped(&mut resp).await
     };
     Ok(Attempt {
         status: Some(status),
@@ -178,4 +194,20 @@ async fn try_send(request: &AnnotateRequest, timeout_ms: u64) -> worker::Result<
         body,
         network_error: None,
     })
+}
+
+/// At most [`MAX_ERROR_BODY`] bytes of a response body, as text.
+async fn read_capped(resp: &mut worker::Response) -> String {
+    let Ok(mut stream) = resp.stream() else {
+        return String::new();
+    };
+    let mut bytes = Vec::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        let room = MAX_ERROR_BODY - bytes.len();
+        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if bytes.len() >= MAX_ERROR_BODY {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }

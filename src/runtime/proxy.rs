@@ -11,6 +11,7 @@ use crate::dedup::AnnotationKey;
 use crate::envelope::Envelope;
 use crate::log::{DeliveryResult, Event};
 use crate::outcome;
+use crate::relay::is_relayable_status;
 use crate::token_sources::{self, Extraction};
 
 pub async fn handle(
@@ -39,6 +40,11 @@ pub async fn handle(
             return plain_text(502, "Bad gateway: origin unreachable\n");
         }
     };
+    let status = upstream.status_code();
+    if !is_relayable_status(status) {
+        logger::emit(&Event::OriginInvalidStatus { status });
+        return plain_text(502, "Bad gateway: invalid response from origin\n");
+    }
     let outcome_value = upstream.headers().get(&config.outcome_header)?;
     let response = filter_response(upstream, config)?;
     if let Some(value) = outcome_value {

@@ -103,6 +103,7 @@ pub async fn consume(batch: MessageBatch<JsValue>, env: &Env, config: &Config) {
         config,
         main: main.as_ref(),
         dlq: dlq.as_ref(),
+        replaying: batch.queue() == config.dead_letter_queue,
     };
     stream::iter(batch.raw_iter())
         .map(|m| ctx.handle(m))
@@ -116,6 +117,9 @@ struct Consumer<'a> {
     config: &'a Config,
     main: Option<&'a Queue>,
     dlq: Option<&'a Queue>,
+    /// This batch comes from the dead-letter queue: nothing goes back there,
+    /// so a replay can never loop.
+    replaying: bool,
 }
 
 impl Consumer<'_> {
@@ -130,7 +134,8 @@ impl Consumer<'_> {
             Ok(ok) => ok,
             Err(error) => {
                 // A poisoned message is set aside, never retried.
-                let dead_lettered = match self.dlq {
+                let dlq = self.dlq.filter(|_| !self.replaying);
+                let dead_lettered = match dlq {
                     Some(dlq) => dlq
                         .send_raw(
                             RawMessageBuilder::new(body)
@@ -144,17 +149,25 @@ impl Consumer<'_> {
                     error,
                     dead_lettered,
                 });
-                return message.ack();
+                // If the DLQ refused it, the platform retries and dead-letters it.
+                return if dlq.is_some() && !dead_lettered {
+                    message.retry()
+                } else {
+                    message.ack()
+                };
             }
         };
 
         let request = AnnotateRequest::new(self.api, &envelope.assessment, &annotation);
         let timeout = RetryPolicy::default().attempt_timeout_ms;
         let attempt = deliver::attempt(&request, timeout).await;
-        // A message replayed from the dead-letter queue starts a fresh count,
-        // so one transient failure sends it back to the main queue, not the DLQ.
-        let replayed = envelope.last_error.is_some();
-        let attempts = if replayed { 1 } else { envelope.attempts + 1 };
+        // A replay starts a fresh count: one transient failure sends the
+        // message back to the main queue for a new life, not to the DLQ.
+        let attempts = if self.replaying {
+            1
+        } else {
+            envelope.attempts.saturating_add(1)
+        };
         let outcome = disposition(attempt.status);
         let action = self.config.queue.action(
             outcome,
@@ -211,8 +224,8 @@ impl Consumer<'_> {
                     Disposition::Final => DeliveryResult::Rejected,
                     _ => DeliveryResult::GaveUp,
                 };
-                // A replayed message refused again is not sent back to the DLQ.
-                if replayed && outcome == Disposition::Final {
+                // A replayed message that fails again is not sent back to the DLQ.
+                if self.replaying {
                     log(result, false);
                     return message.ack();
                 }
@@ -238,7 +251,7 @@ impl Consumer<'_> {
 fn describe(attempt: &Attempt, api: &ApiTarget) -> String {
     match (attempt.status, &attempt.network_error) {
         (_, Some(e)) => api.scrub(e),
-        (Some(status), None) => match crate::annotate_call::parse_google_error(&attempt.body) {
+        (Some(status), None) => match deliver::google_error(api, attempt) {
             Some(g) => format!("{status} {}: {}", g.status, g.message),
             None => format!("HTTP {status}"),
         },

@@ -37,10 +37,10 @@ async function annotated(outcome, init = {}, id = undefined) {
 }
 
 /** Sends a request that must not be annotated; waits for the log line saying why. */
-async function notAnnotated(expectedEvent, outcome, init = {}) {
+async function notAnnotated(expectedEvent, outcome, init = {}, extraQuery = '') {
   const callsBefore = s.api.calls.length;
   const m = s.mark();
-  const res = await s.fetch(respondWith(outcome), init);
+  const res = await s.fetch(respondWith(outcome, extraQuery), init);
   const event = await m.waitFor(expectedEvent);
   assert.equal(s.api.calls.length, callsBefore, 'an annotate call was made');
   return { res, event };
@@ -258,4 +258,23 @@ test('without ADMIN_TOKEN the batch path is just proxied to the origin', async (
   const res = await s.fetch('/.well-known/recaptcha-annotations', { method: 'POST', body: '[]', headers: { 'content-type': 'application/json' } });
   assert.equal(res.status, 404);
   assert.equal(res.body.toString(), 'not found\n');
+});
+
+test('an origin status no response can carry becomes a 502, not a crash', async () => {
+  const m = s.mark();
+  const res = await s.fetch(`${respondWith('LEGITIMATE')}&status=600`, { headers: { 'x-recaptcha-token': token(newId()) } });
+  assert.equal(res.status, 502);
+  assert.equal((await m.waitFor('origin_invalid_status')).status, 600);
+  // The isolate is still healthy.
+  const after = await s.fetch('/echo');
+  assert.equal(after.status, 200);
+});
+
+test('an outcome header sent twice is rejected, not merged', async () => {
+  const second = encodeURIComponent('X-Recaptcha-Outcome: FRAUDULENT');
+  const { res, event } = await notAnnotated('outcome_rejected', 'LEGITIMATE; account-id=u-42', {
+    headers: { 'x-recaptcha-token': token(newId()) },
+  }, `&header=${second}`);
+  assert.equal(res.headers.get(OUTCOME), null);
+  assert.match(event.reason, /comma/);
 });

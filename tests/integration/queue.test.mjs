@@ -28,7 +28,7 @@ const stats = { sent: 0 };
 
 before(async () => {
   s = await startStack({
-    vars: { QUEUE_RETRY_BASE_SECONDS: '2', QUEUE_RETRY_MAX_SECONDS: '4', QUEUE_MAX_ATTEMPTS: '12' },
+    vars: { QUEUE_RETRY_BASE_SECONDS: '2', QUEUE_RETRY_MAX_SECONDS: '4', QUEUE_MAX_ATTEMPTS: '12', DEAD_LETTER_QUEUE: 'annotations-dlq' },
     secrets: { RECAPTCHA_API_KEY: API_KEY, ADMIN_TOKEN },
     config: queues,
   });
@@ -130,7 +130,7 @@ test('a 1,000-item batch goes through the queue and is delivered exactly once pe
 
 test('a message still failing after QUEUE_MAX_ATTEMPTS is given up on and dead-lettered', async () => {
   const q = await startStack({
-    vars: { QUEUE_RETRY_BASE_SECONDS: '1', QUEUE_RETRY_MAX_SECONDS: '1', QUEUE_MAX_ATTEMPTS: '2' },
+    vars: { QUEUE_RETRY_BASE_SECONDS: '1', QUEUE_RETRY_MAX_SECONDS: '1', QUEUE_MAX_ATTEMPTS: '2', DEAD_LETTER_QUEUE: 'annotations-dlq' },
     config: { queues: { producers: queues.queues.producers, consumers: [queues.queues.consumers[0]] } },
   });
   try {
