@@ -2,6 +2,7 @@
 // the worker in workerd, wired together on 127.0.0.1. Used by the run
 // command (local/dev.mjs) and the browser end-to-end test.
 
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { createGoogleApi } from './google-api.mjs';
 import { createOrigin } from './origin.mjs';
@@ -21,6 +22,8 @@ export async function startDemo({ workerPort = 0, originPort = 0, apiPort = 0, o
       throw new Error(`cannot listen on 127.0.0.1:${port} for the ${what} (${e.code}); set ${what.toUpperCase()}_PORT`);
     }
   };
+  // The batch endpoint's bearer token, new each run; only the origin knows it.
+  const adminToken = crypto.randomBytes(24).toString('hex');
   const apiBound = await listen(api, apiPort, 'api');
   const originBound = await listen(origin, originPort, 'origin');
   const worker = await startWorker({
@@ -30,12 +33,13 @@ export async function startDemo({ workerPort = 0, originPort = 0, apiPort = 0, o
       RECAPTCHA_API_BASE: `http://127.0.0.1:${apiBound}`,
       ORIGIN_URL: `http://127.0.0.1:${originBound}`,
     },
-    secrets: { RECAPTCHA_API_KEY: DEMO_KEY },
+    secrets: { RECAPTCHA_API_KEY: DEMO_KEY, ADMIN_TOKEN: adminToken },
     onLine: (line) => {
       const i = line.indexOf('{"level"');
       if (i >= 0 && onWorkerEvent) onWorkerEvent(line.slice(i));
     },
   });
+  origin.useBatchEndpoint(`${worker.url}/.well-known/recaptcha-annotations`, adminToken);
   return {
     api,
     worker,

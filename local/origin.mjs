@@ -11,8 +11,9 @@
 //                      repeatable), body, repeat
 //   POST /checkout     pays an order; annotates it with a JSON-form outcome
 //   POST /orders/:id/chargeback
-//                      a late event: annotates the order's assessment with
-//                      `assessment` in the outcome (no token needed)
+//                      a late event for the order's assessment: sent by this
+//                      backend to the worker's batch endpoint when it has one
+//                      (useBatchEndpoint), else as an outcome with `assessment`
 //   GET  /demo/api-calls?since=n, POST /demo/api-fail {"mode":"503"|"429"|"400"|""}
 //                      the demo panel's view of the Google stand-in (when given one)
 //   GET  /*            files from www/ (the demo site), if present
@@ -35,6 +36,7 @@ async function readBody(req) {
 
 export function createOrigin({ www, standIn } = {}) {
   const orders = new Map(); // order id -> assessment ID seen at checkout
+  let batchEndpoint = null; // { url, token } of the worker's late-annotation endpoint
   const json = (res, status, body, headers = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
     res.end(JSON.stringify(body));
@@ -110,6 +112,18 @@ export function createOrigin({ www, standIn } = {}) {
         transactionEvent: { eventType: 'CHARGEBACK', reason: '10.4', value: 12.5, eventTime: new Date().toISOString() },
         assessment,
       };
+      if (batchEndpoint) {
+        // What a nightly job would do: a server-to-server call, bearer token, no API key.
+        const r = await fetch(batchEndpoint.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${batchEndpoint.token}` },
+          body: JSON.stringify([outcome]),
+        });
+        const receipt = await r.json();
+        return json(res, r.status === 202 ? 200 : 502, {
+          message: `Chargeback on ${order} sent to the worker's batch endpoint: HTTP ${r.status}, ${JSON.stringify(receipt)}. Its assessment ${assessment} is annotated FRAUDULENT.`,
+        });
+      }
       return json(res, 200, { message: `Chargeback on ${order} recorded; its assessment ${assessment} is annotated FRAUDULENT.` },
         { [OUTCOME]: JSON.stringify(outcome) });
     }
@@ -140,6 +154,10 @@ export function createOrigin({ www, standIn } = {}) {
 
   return {
     server,
+    /** Send late annotations to the worker's batch endpoint from now on. */
+    useBatchEndpoint(url, token) {
+      batchEndpoint = { url, token };
+    },
     ...lifecycle(server),
   };
 }

@@ -101,9 +101,11 @@ test('with the API failing 503, the panel shows the retries and then the deliver
   assert.equal(JSON.parse(rows[2].body).transactionEvent.eventType, 'PAYMENT_CAPTURE');
 });
 
-test('a chargeback reported later annotates the order\'s assessment', async () => {
+test('a chargeback reported later goes through the batch endpoint to the order\'s assessment', async () => {
   const id = await page.getAttribute('#checkout-result', 'data-assessment');
   await page.click('#chargeback-button');
+  await page.waitForFunction(() => document.querySelector('#chargeback-result').textContent.includes('HTTP 202'));
+  assert.match(await page.textContent('#chargeback-result'), /"accepted":1,"rejected":\[\]/);
   const rows = await panelRows(id, 4);
   const late = rows[3];
   assert.deepEqual([late.status, late.label, late.reasons], [200, 'FRAUDULENT', 'CHARGEBACK_FRAUD']);
