@@ -5,12 +5,14 @@
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
-# cargo_tool CRATE VERSION BINARY: install CRATE at exactly VERSION unless BINARY
-# already reports it. The crates.io mirror can lag behind a lockfile, so a
-# failed --locked install is retried without it (the version stays pinned).
+# cargo_tool CRATE VERSION BINARY: install CRATE at exactly VERSION into
+# $CARGO_BIN unless the BINARY there already reports it (another copy elsewhere
+# on PATH does not count: the build points at this one). The crates.io mirror
+# can lag behind a lockfile, so a failed --locked install is retried without
+# it (the version stays pinned).
 cargo_tool() {
   local crate=$1 version=$2 bin=$3
-  if "$bin" --version 2>/dev/null | grep -qF "$version"; then return; fi
+  if "$CARGO_BIN/$bin" --version 2>/dev/null | grep -qw -- "$version"; then return; fi
   say "installing $crate $version"
   cargo install --locked "$crate" --version "=$version" ||
     cargo install "$crate" --version "=$version"

@@ -9,4 +9,4 @@ if [ -z "${FORCE_BUILD:-}" ] && [ -f build/index.js ] && [ -f build/index_bg.was
   say "build/ is up to date (FORCE_BUILD=1 rebuilds)"
   exit 0
 fi
-exec worker-build --release
+exec "$CARGO_BIN/worker-build" --release

@@ -28,7 +28,7 @@ cargo test --no-default-features 2>&1 | tee "$logs/host.log"
 host=$(count '/^test result:/ { n += $4 } END { print n + 0 }' "$logs/host.log")
 
 say "tier 2/4 browser: wasm-pack test --headless --chrome"
-wasm-pack test --headless --chrome --mode no-install --no-default-features --test browser 2>&1 | tee "$logs/browser.log"
+"$CARGO_BIN/wasm-pack" test --headless --chrome --mode no-install --no-default-features --test browser 2>&1 | tee "$logs/browser.log"
 browser=$(count '/^test result:/ { n += $4 } END { print n + 0 }' "$logs/browser.log")
 
 say "build + deploy check: wrangler deploy --dry-run"
