@@ -16,6 +16,8 @@
 //                      (useBatchEndpoint), else as an outcome with `assessment`
 //   GET  /demo/api-calls?since=n, POST /demo/api-fail {"mode":"503"|"429"|"400"|""}
 //                      the demo panel's view of the Google stand-in (when given one)
+//   GET  /ws           a WebSocket upgrade (101 with an outcome header), then one
+//                      text frame "hello"
 //   GET  /*            files from www/ (the demo site), if present
 
 import http from 'node:http';
@@ -150,6 +152,17 @@ export function createOrigin({ www, standIn } = {}) {
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found\n');
+  });
+
+  // Just enough WebSocket to prove upgrades pass through the worker.
+  server.on('upgrade', (req, socket) => {
+    const key = req.headers['sec-websocket-key'];
+    if (!key || new URL(req.url, 'http://origin').pathname !== '/ws') return socket.destroy();
+    const accept = crypto.createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade',
+      `Sec-WebSocket-Accept: ${accept}`, `${OUTCOME}: LEGITIMATE`, '', ''].join('\r\n'));
+    socket.write(Buffer.from([0x81, 5, ...Buffer.from('hello')]));
+    socket.on('error', () => {});
   });
 
   return {

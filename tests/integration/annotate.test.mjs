@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import net from 'node:net';
 import { startStack, respondWith, newId, API_KEY, PROJECT } from './stack.mjs';
 
 const OUTCOME = 'x-recaptcha-outcome';
@@ -277,4 +278,24 @@ test('an outcome header sent twice is rejected, not merged', async () => {
   }, `&header=${second}`);
   assert.equal(res.headers.get(OUTCOME), null);
   assert.match(event.reason, /comma/);
+});
+
+test('a WebSocket upgrade passes through, without the outcome header', async () => {
+  const { port } = new URL(s.worker.url);
+  const socket = net.connect(Number(port), '127.0.0.1');
+  socket.write(['GET /ws HTTP/1.1', `Host: 127.0.0.1:${port}`, 'Upgrade: websocket', 'Connection: Upgrade',
+    `Sec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13', '', ''].join('\r\n'));
+  let received = Buffer.alloc(0);
+  const frame = Buffer.from([0x81, 5, ...Buffer.from('hello')]);
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`got ${JSON.stringify(received.toString('latin1'))}`)), 10_000);
+    socket.on('data', (d) => {
+      received = Buffer.concat([received, d]);
+      if (received.includes(frame)) { clearTimeout(timer); resolve(); }
+    });
+  });
+  socket.destroy();
+  const head = received.toString('latin1').split('\r\n\r\n')[0];
+  assert.match(head, /^HTTP\/1\.1 101 /);
+  assert.doesNotMatch(head, /x-recaptcha-outcome/i);
 });
