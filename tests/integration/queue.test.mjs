@@ -112,6 +112,7 @@ test('a poisoned message does not block its batch; it is dead-lettered, replayed
 
 test('a 1,000-item batch goes through the queue and is delivered exactly once per item', async () => {
   const ids = Array.from({ length: 1000 }, () => newId());
+  assert.equal(new Set(ids).size, 1000);
   const before = s.api.calls.length;
   stats.sent += ids.length;
   const res = await s.fetch(PATH, {

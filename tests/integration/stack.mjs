@@ -10,10 +10,12 @@ export const PROJECT = 'test-project';
 export const API_KEY = 'AIzaSyT3st+Key/With=Chars_0123456789abc';
 
 let counter = 0;
+// 9 characters fixed per process, then a fixed-width counter: never two alike.
+const prefix = `t${Date.now().toString(36)}`.padEnd(9, '0').slice(0, 9);
 /** A fresh, valid 16-character assessment ID per call. */
 export function newId() {
   counter += 1;
-  return `t${Date.now().toString(36)}${counter.toString(36)}`.padEnd(16, '0').slice(0, 16);
+  return `${prefix}${counter.toString(36).padStart(7, '0')}`;
 }
 
 export async function startStack({ vars = {}, secrets, originDown = false, apiDown = false, config } = {}) {
