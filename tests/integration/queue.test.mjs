@@ -81,7 +81,8 @@ test('an API outage longer than direct mode\'s 20 s budget is retried through th
   const span = Date.parse(calls.at(-1).at) - Date.parse(calls[0].at);
   assert.ok(span > 20_000, `delivered ${span} ms after the first attempt`);
   assert.equal(event.attempts, calls.length);
-  assert.ok(event.attempts > 5, `attempts: ${event.attempts}`);
+  // At most ~5 s per hop (4 s delay + 1 s batch timeout): at least 4 failed attempts in 22 s.
+  assert.ok(event.attempts >= 5, `attempts: ${event.attempts}`);
 });
 
 test('a poisoned message does not block its batch; it is dead-lettered, replayed once and dropped', async () => {
