@@ -28,24 +28,6 @@ pub const QUEUE_RETRY_MAX_SECONDS: &str = "QUEUE_RETRY_MAX_SECONDS";
 pub const QUEUE_MAX_ATTEMPTS: &str = "QUEUE_MAX_ATTEMPTS";
 pub const DEAD_LETTER_QUEUE: &str = "DEAD_LETTER_QUEUE";
 
-/// Every variable the worker reads, for the shell to look up.
-pub const ALL_VARS: &[&str] = &[
-    PROJECT_ID,
-    API_KEY,
-    API_BASE,
-    ORIGIN_URL,
-    OUTCOME_HEADER,
-    TOKEN_HEADER,
-    TOKEN_COOKIES,
-    ASSESSMENT_ID_HEADER,
-    ADMIN_PATH,
-    ADMIN_TOKEN,
-    QUEUE_RETRY_BASE_SECONDS,
-    QUEUE_RETRY_MAX_SECONDS,
-    QUEUE_MAX_ATTEMPTS,
-    DEAD_LETTER_QUEUE,
-];
-
 pub const DEFAULT_API_BASE: &str = "https://recaptchaenterprise.googleapis.com";
 pub const DEFAULT_OUTCOME_HEADER: &str = "X-Recaptcha-Outcome";
 pub const DEFAULT_TOKEN_HEADER: &str = "X-Recaptcha-Token";

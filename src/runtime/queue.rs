@@ -1,4 +1,4 @@
-//! Queue mode: the producer side (enqueue) and the consumer (`#[event(queue)]`).
+//! Queue mode: the producer side (enqueue) and the consumer behind `#[event(queue)]`.
 //!
 //! Retries happen by enqueueing the message again with a delay and its attempt
 //! count raised, then acknowledging the original, so the envelope always
@@ -10,8 +10,8 @@
 use futures_util::stream::{self, StreamExt};
 use wasm_bindgen::JsValue;
 use worker::{
-    Env, MessageBatch, MessageExt, Queue, QueueContentType, QueueRetryOptionsBuilder, RawMessage,
-    RawMessageBuilder, SendMessage,
+    Env, MessageBatch, MessageExt, Queue, QueueContentType, QueueRetryOptions,
+    QueueRetryOptionsBuilder, RawMessage, RawMessageBuilder, SendMessage,
 };
 
 use super::deliver::{self, now_ms, Attempt, MAX_IN_FLIGHT};
@@ -37,15 +37,17 @@ pub fn producer(env: &Env) -> Option<Queue> {
 /// The envelope as a plain JS object (JSON content type). Built from its JSON
 /// text: serde_wasm_bindgen would turn the body's map into a JS `Map`, which
 /// does not survive JSON.
-fn message(envelope: &Envelope, delay_seconds: u32) -> worker::Result<SendMessage<JsValue>> {
-    let value = js_sys::JSON::parse(&envelope.to_json())?;
+fn message(envelope_json: &str, delay_seconds: u32) -> worker::Result<SendMessage<JsValue>> {
+    let value = js_sys::JSON::parse(envelope_json)?;
     Ok(RawMessageBuilder::new(value)
         .delay_seconds(delay_seconds)
         .build_with_content_type(QueueContentType::Json))
 }
 
 pub async fn enqueue(queue: &Queue, envelope: &Envelope, delay_seconds: u32) -> worker::Result<()> {
-    queue.send_raw(message(envelope, delay_seconds)?).await
+    queue
+        .send_raw(message(&envelope.to_json(), delay_seconds)?)
+        .await
 }
 
 /// Sends many envelopes in as few `sendBatch` calls as the limits allow.
@@ -58,9 +60,9 @@ pub async fn enqueue_all(
     let mut chunk: Vec<SendMessage<JsValue>> = Vec::new();
     let mut bytes = 0;
     for (i, envelope) in envelopes.iter().enumerate() {
-        let size = envelope.to_json().len();
-        chunk.push(message(envelope, 0).map_err(|e| (sent, e))?);
-        bytes += size;
+        let json = envelope.to_json();
+        bytes += json.len();
+        chunk.push(message(&json, 0).map_err(|e| (sent, e))?);
         let last = i + 1 == envelopes.len();
         if last || chunk.len() == SEND_BATCH_MAX_MESSAGES || bytes + 2 * 1024 > SEND_BATCH_MAX_BYTES
         {
@@ -89,10 +91,7 @@ pub async fn consume(batch: MessageBatch<JsValue>, env: &Env, config: &Config) {
                 tokens_rejected: Vec::new(),
                 config_errors: errors.iter().map(ToString::to_string).collect(),
             });
-            let delay = QueueRetryOptionsBuilder::new()
-                .with_delay_seconds(config.queue.base_seconds)
-                .build();
-            batch.retry_all_with_options(&delay);
+            batch.retry_all_with_options(&retry_after(config.queue.base_seconds));
             return;
         }
     };
@@ -212,11 +211,7 @@ impl Consumer<'_> {
                     message.ack();
                 } else {
                     // Fall back to the platform's retry (counted against max_retries).
-                    message.retry_with_options(
-                        &QueueRetryOptionsBuilder::new()
-                            .with_delay_seconds(delay_seconds)
-                            .build(),
-                    );
+                    message.retry_with_options(&retry_after(delay_seconds));
                 }
             }
             QueueAction::DeadLetter => {
@@ -245,6 +240,13 @@ impl Consumer<'_> {
             }
         }
     }
+}
+
+/// The platform's retry, after a delay.
+fn retry_after(delay_seconds: u32) -> QueueRetryOptions {
+    QueueRetryOptionsBuilder::new()
+        .with_delay_seconds(delay_seconds)
+        .build()
 }
 
 /// A short reason for the dead-letter queue, scrubbed of the key.
