@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { createGoogleApi } from './google-api.mjs';
 import { createOrigin } from './origin.mjs';
-import { startWorker, ROOT } from './worker.mjs';
+import { eventText, startWorker, ROOT } from './worker.mjs';
 
 export const DEMO_PROJECT = 'demo-project';
 export const DEMO_KEY = 'demo-api-key';
@@ -35,8 +35,8 @@ export async function startDemo({ workerPort = 0, originPort = 0, apiPort = 0, o
     },
     secrets: { RECAPTCHA_API_KEY: DEMO_KEY, ADMIN_TOKEN: adminToken },
     onLine: (line) => {
-      const i = line.indexOf('{"level"');
-      if (i >= 0 && onWorkerEvent) onWorkerEvent(line.slice(i));
+      const text = eventText(line);
+      if (text !== null && onWorkerEvent) onWorkerEvent(text);
     },
   });
   origin.useBatchEndpoint(`${worker.url}/.well-known/recaptcha-annotations`, adminToken);

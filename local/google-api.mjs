@@ -114,7 +114,19 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
   let failures = [];
   let outage = null; // { until, status, retryAfter }: every call fails until then
   const poisoned = new Map(); // assessment -> status it always gets
-  const subscribers = new Set();
+
+  // One implementation each, for the JS API below and the control endpoints.
+  const failNext = (status, times = 1, retryAfter) => {
+    failures = Array.from({ length: times }, () => ({ status, retryAfter }));
+  };
+  const reset = () => {
+    calls.length = 0;
+    failures = [];
+    outage = null;
+    poisoned.clear();
+  };
+  const errorBody = (code, message) => ({ error: { code, message, status: STATUS[code] ?? 'UNKNOWN' } });
+  const retryAfterHeader = (retryAfter) => (retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {});
 
   const server = http.createServer(async (req, res) => {
     const chunks = [];
@@ -126,25 +138,20 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
       res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
       res.end(JSON.stringify(body));
     };
-    const googleError = (code, msg, headers) =>
-      send(code, { error: { code, message: msg, status: STATUS[code] ?? 'UNKNOWN' } }, headers);
 
     if (url.pathname.startsWith('/__stand-in/')) {
       res.setHeader('cache-control', 'no-store');
       if (req.method === 'GET' && url.pathname === '/__stand-in/calls') return send(200, calls);
       if (req.method === 'POST' && url.pathname === '/__stand-in/fail') {
         const { status = 503, times = 1, retryAfter } = JSON.parse(text || '{}');
-        failures = Array.from({ length: times }, () => ({ status, retryAfter }));
+        failNext(status, times, retryAfter);
         return send(200, { pending: failures.length });
       }
       if (req.method === 'POST' && url.pathname === '/__stand-in/reset') {
-        calls.length = 0;
-        failures = [];
-        outage = null;
-        poisoned.clear();
+        reset();
         return send(200, {});
       }
-      return googleError(404, 'unknown control endpoint');
+      return send(404, errorBody(404, 'unknown control endpoint'));
     }
 
     const call = {
@@ -163,11 +170,9 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
       call.response = reply;
       calls.push(call);
       log(call);
-      for (const s of subscribers) s(call);
       send(status, reply, headers);
     };
-    const fail = (code, msg, headers) =>
-      finish(code, { error: { code, message: msg, status: STATUS[code] ?? 'UNKNOWN' } }, headers);
+    const fail = (code, msg, headers) => finish(code, errorBody(code, msg), headers);
 
     if (!m) return fail(404, `The requested URL ${url.pathname} was not found on this server.`);
     if (req.method !== 'POST') return fail(404, `Method ${req.method} not allowed for ${url.pathname}`);
@@ -184,13 +189,11 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
       return fail(poisoned.get(call.assessment), `Injected failure for ${call.assessment}`);
     }
     if (outage && Date.now() < outage.until) {
-      const headers = outage.retryAfter !== undefined ? { 'retry-after': String(outage.retryAfter) } : {};
-      return fail(outage.status, `Injected outage ${outage.status}`, headers);
+      return fail(outage.status, `Injected outage ${outage.status}`, retryAfterHeader(outage.retryAfter));
     }
     const failure = failures.shift();
     if (failure) {
-      const headers = failure.retryAfter !== undefined ? { 'retry-after': String(failure.retryAfter) } : {};
-      return fail(failure.status, `Injected failure ${failure.status}`, headers);
+      return fail(failure.status, `Injected failure ${failure.status}`, retryAfterHeader(failure.retryAfter));
     }
     return finish(200, {});
   });
@@ -200,9 +203,7 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
     calls,
     /** Calls answered so far, optionally only those for one assessment. */
     callsFor: (assessment) => calls.filter((c) => c.assessment === assessment),
-    failNext(status, times = 1, retryAfter) {
-      failures = Array.from({ length: times }, () => ({ status, retryAfter }));
-    },
+    failNext,
     /** Every call fails with `status` for the next `ms` milliseconds. */
     failFor(ms, status = 503, retryAfter) {
       outage = { until: Date.now() + ms, status, retryAfter };
@@ -211,16 +212,7 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
     poison(assessment, status = 400) {
       poisoned.set(assessment, status);
     },
-    reset() {
-      calls.length = 0;
-      failures = [];
-      outage = null;
-      poisoned.clear();
-    },
-    onCall(fn) {
-      subscribers.add(fn);
-      return () => subscribers.delete(fn);
-    },
+    reset,
     ...lifecycle(server),
   };
 }

@@ -48,16 +48,14 @@ export function createOrigin({ www, standIn } = {}) {
     const body = await readBody(req);
 
     if (url.pathname === '/echo') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify({
+      return json(res, 200, {
         method: req.method,
         path: url.pathname,
         query: url.search,
-        // rawHeaders keeps repeated headers and their order.
-        headers: Object.fromEntries(Object.entries(req.headers)),
+        headers: req.headers,
         bodyLength: body.length,
         bodySha256: crypto.createHash('sha256').update(body).digest('hex'),
-      }));
+      });
     }
 
     if (url.pathname === '/respond') {
@@ -80,15 +78,11 @@ export function createOrigin({ www, standIn } = {}) {
         ? (JSON.parse(text || '{}').password ?? '')
         : new URLSearchParams(text).get('password') ?? '';
       const ok = password === DEMO_PASSWORD;
-      res.writeHead(ok ? 200 : 401, {
-        'content-type': 'application/json',
-        [OUTCOME]: ok ? 'LEGITIMATE; reasons=CORRECT_PASSWORD' : 'FRAUDULENT; reasons=INCORRECT_PASSWORD',
-      });
-      return res.end(JSON.stringify({
+      return json(res, ok ? 200 : 401, {
         ok,
         message: ok ? 'Welcome back.' : 'Wrong password.',
         assessmentIdSeen: req.headers['x-recaptcha-assessment-id'] ?? null,
-      }));
+      }, { [OUTCOME]: ok ? 'LEGITIMATE; reasons=CORRECT_PASSWORD' : 'FRAUDULENT; reasons=INCORRECT_PASSWORD' });
     }
 
     if (url.pathname === '/checkout' && req.method === 'POST') {

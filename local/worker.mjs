@@ -11,6 +11,19 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/** The worker's JSON log event in a wrangler output line, as text, or null. */
+export function eventText(line) {
+  const i = line.indexOf('{"level"');
+  return i < 0 ? null : line.slice(i);
+}
+
+/** The worker's JSON log event in a wrangler output line, parsed, or null. */
+export function parseEvent(line) {
+  const text = eventText(line);
+  if (text === null) return null;
+  try { return JSON.parse(text); } catch { return null; }
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -108,11 +121,7 @@ export async function startWorker({ vars = {}, secrets = {}, port, onLine, main 
     url: `http://127.0.0.1:${port}`,
     logs,
     /** Worker log lines that are JSON events, parsed. */
-    events: () => logs.flatMap((l) => {
-      const i = l.indexOf('{"level"');
-      if (i < 0) return [];
-      try { return [JSON.parse(l.slice(i))]; } catch { return []; }
-    }),
+    events: () => logs.map(parseEvent).filter(Boolean),
     waitForLog,
     async stop() {
       if (child.exitCode === null) {

@@ -3,7 +3,7 @@
 
 import { createGoogleApi } from '../../local/google-api.mjs';
 import { createOrigin } from '../../local/origin.mjs';
-import { startWorker } from '../../local/worker.mjs';
+import { parseEvent, startWorker } from '../../local/worker.mjs';
 
 export const PROJECT = 'test-project';
 // Shaped like a real key, with characters that need encoding in a query.
@@ -54,15 +54,9 @@ export async function startStack({ vars = {}, secrets, originDown = false, apiDo
       return {
         waitFor: (event, pred = () => true, timeoutMs = 30_000) =>
           worker.waitForLog((l) => {
-            const i = l.indexOf('{"level"');
-            if (i < 0) return false;
-            try {
-              const e = JSON.parse(l.slice(i));
-              return e.event === event && pred(e);
-            } catch {
-              return false;
-            }
-          }, timeoutMs, from).then((l) => JSON.parse(l.slice(l.indexOf('{"level"')))),
+            const e = parseEvent(l);
+            return e?.event === event && pred(e);
+          }, timeoutMs, from).then(parseEvent),
       };
     },
     async stop() {
