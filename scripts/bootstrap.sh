@@ -2,6 +2,7 @@
 # Installs what the project needs, idempotently; fast when already done.
 #   scripts/bootstrap.sh         build + run tools (Rust target, worker-build, wasm-bindgen, wrangler)
 #   scripts/bootstrap.sh test    also the test tools (wasm-pack, Chromium, ChromeDriver)
+#   scripts/bootstrap.sh fuzz    only the fuzzing tools (cargo-fuzz; checks for nightly)
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -17,6 +18,17 @@ cargo_tool() {
   cargo install --locked "$crate" --version "=$version" ||
     cargo install "$crate" --version "=$version"
 }
+
+if [ "${1:-}" = fuzz ]; then
+  # cargo-fuzz needs nightly (sanitizer-coverage flags); no toolchain can be
+  # fetched on the project's machines, so a missing one is an error, not an install.
+  if ! cargo +nightly --version >/dev/null 2>&1; then
+    say "the nightly toolchain is missing: cargo fuzz needs it (rustup toolchain install nightly)"
+    exit 1
+  fi
+  cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" cargo-fuzz
+  exit 0
+fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"

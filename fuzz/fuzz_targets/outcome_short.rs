@@ -1,0 +1,66 @@
+//! The short outcome form: `LABEL; reasons=R1,R2; account-id=…; assessment=…`.
+//!
+//! Input: the header value, as the origin sent it (`outcome::parse` picks
+//! the form, so JSON-looking input goes to the other parser and is only
+//! checked for not panicking here).
+//!
+//! Asserts: an accepted outcome is a non-empty, Google-shaped body; its
+//! assessment appears verbatim in the header; its account ID has no `,` and
+//! no surrounding whitespace; written back in canonical short form it parses
+//! to the same outcome, and its JSON body parses as the same annotation.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use recaptcha_annotate_edge::outcome::{self, Outcome};
+use recaptcha_annotate_edge_fuzz::{check_annotation, check_id, check_round_trip, text};
+
+fuzz_target!(|data: &[u8]| {
+    let Some(header) = text(data) else { return };
+    let Ok(o) = outcome::parse(header) else {
+        return;
+    };
+    check_annotation(&o.annotation);
+    check_round_trip(&o.annotation);
+    if let Some(id) = &o.assessment {
+        check_id(id);
+    }
+    if header.trim_start_matches([' ', '\t']).starts_with('{') {
+        return;
+    }
+    // Short-form values are taken verbatim (JSON ones may be escaped).
+    if let Some(id) = &o.assessment {
+        assert!(header.contains(id.as_str()));
+    }
+    // The short form has no way to say anything but these three fields.
+    let a = &o.annotation;
+    assert!(a.hashed_account_id.is_none() && a.transaction_event.is_none());
+    assert!(a.phone_authentication_event.is_none());
+    if let Some(account) = &a.account_id {
+        assert!(!account.contains(',') && !account.contains(';'));
+        assert_eq!(account.trim(), account);
+    }
+    let canonical = short_form(&o);
+    // Canonical parts are never longer than the ones they came from.
+    assert!(canonical.len() <= header.len(), "{canonical:?}");
+    assert_eq!(outcome::parse(&canonical).as_ref(), Ok(&o), "{canonical:?}");
+});
+
+fn short_form(o: &Outcome) -> String {
+    let a = &o.annotation;
+    let mut parts = Vec::new();
+    if let Some(label) = a.label {
+        parts.push(label.as_str().to_owned());
+    }
+    if !a.reasons.is_empty() {
+        let names: Vec<&str> = a.reasons.iter().map(|r| r.as_str()).collect();
+        parts.push(format!("reasons={}", names.join(",")));
+    }
+    if let Some(account) = &a.account_id {
+        parts.push(format!("account-id={account}"));
+    }
+    if let Some(id) = &o.assessment {
+        parts.push(format!("assessment={id}"));
+    }
+    parts.join(";")
+}
