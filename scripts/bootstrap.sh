@@ -2,6 +2,7 @@
 # Installs what the project needs, idempotently; fast when already done.
 #   scripts/bootstrap.sh         build + run tools (Rust target, worker-build, wasm-bindgen, wrangler)
 #   scripts/bootstrap.sh test    also the test tools (wasm-pack, Chromium, ChromeDriver)
+#   scripts/bootstrap.sh bench   also the benchmark's load generator and origin (wrk, nginx)
 #   scripts/bootstrap.sh fuzz    only the fuzzing tools (cargo-fuzz; checks for nightly)
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
@@ -53,5 +54,16 @@ if [ "${1:-}" = test ]; then
     sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
     $sudo_ apt-get install -y chromium chromium-driver ||
       { $sudo_ apt-get update && $sudo_ apt-get install -y chromium chromium-driver; }
+  fi
+fi
+
+if [ "${1:-}" = bench ]; then
+  # wrk: the load generator; nginx-light: the origin (the service it may
+  # start is not used: the benchmark runs its own nginx on a free port).
+  if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
+    say "installing Debian's wrk and nginx-light"
+    sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
+    $sudo_ apt-get install -y wrk nginx-light ||
+      { $sudo_ apt-get update && $sudo_ apt-get install -y wrk nginx-light; }
   fi
 fi

@@ -1,0 +1,305 @@
+// Turns bench/run.mjs's raw runs into the tables: per contender and load,
+// the median over rounds (robust against a burst of other work on the
+// machine), ratios to the contender's baseline, the issue's targets, and
+// what limited each scenario. markdown() is BENCHMARKS.md; printSummary()
+// is the console version.
+
+const KIB = 1024;
+export const TARGETS = {
+  rpsRatio: 0.9, // (a), (b) vs baseline 1 and (c) vs baseline 2
+  p99Ratio: 1.2, // (a), (b) vs baseline 1
+  lagP99Ms: 50, // (c) at 50% of its saturating rate
+  wasmRaw: 256 * KIB,
+  wasmGzip: 100 * KIB,
+};
+
+const median = (xs) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+/** Nearest-rank percentile of sorted values. */
+const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
+
+function fmt(x, digits) {
+  if (!Number.isFinite(x)) return '-';
+  if (digits !== undefined) return x.toFixed(digits);
+  return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+const pct = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '-');
+const ratio = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '-');
+const kib = (b) => `${(b / KIB).toFixed(1)} KiB`;
+
+/** One contender under one load: medians over its rounds, delivery over all rounds. */
+export function aggregate(report, key, phase) {
+  const runs = report.results.filter((r) => r.key === key && r.phase === phase);
+  if (!runs.length) return null;
+  const rt = report.options.runtimeCpu;
+  const cl = report.options.clientCpu;
+  const a = {
+    key, phase, rounds: runs.length,
+    rps: median(runs.map((r) => r.rps)),
+    rpsMin: Math.min(...runs.map((r) => r.rps)),
+    rpsMax: Math.max(...runs.map((r) => r.rps)),
+    rate: runs[0].rate,
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
+    errors: runs.reduce((s, r) => s + r.errors, 0),
+    late: runs.reduce((s, r) => s + (r.late ?? 0), 0),
+    lateMax: Math.max(...runs.map((r) => r.lateMax ?? 0)),
+    requests: runs.reduce((s, r) => s + r.requests, 0),
+    workerdCpu: median(runs.map((r) => r.cpu.workerd)),
+    cpuPerRequestUs: median(runs.map((r) => r.cpuPerRequestUs)),
+    runtimeCore: median(runs.map((r) => r.cpu.cores[rt])),
+    otherOnRuntimeCore: median(runs.map((r) => r.cpu.cores[rt] - r.cpu.workerd)),
+    clientCore: median(runs.map((r) => r.cpu.cores[cl])),
+    nginxCpu: median(runs.map((r) => r.cpu.nginx)),
+    runnerCpu: median(runs.map((r) => r.cpu.runner)),
+  };
+  if (runs[0].calls !== undefined) {
+    const lags = runs.flatMap((r) => r.lags).sort((x, y) => x - y);
+    Object.assign(a, {
+      responses: runs.reduce((s, r) => s + r.responses, 0),
+      wrkResponses: runs.reduce((s, r) => s + r.wrkResponses, 0),
+      calls: runs.reduce((s, r) => s + r.calls, 0),
+      without: runs.reduce((s, r) => s + r.without, 0),
+      repeated: runs.reduce((s, r) => s + r.repeated, 0),
+      inFlight: runs.reduce((s, r) => s + r.inFlight, 0),
+      lagP50: percentile(lags, 50),
+      lagP99: percentile(lags, 99),
+      lagMax: lags.at(-1),
+    });
+    // Exactly once: every response's ID got one call, none got two.
+    a.exactlyOnce = a.calls === a.responses && a.without === 0 && a.repeated === 0 && a.responses === a.wrkResponses;
+    a.callsPerResponse = a.calls / a.responses;
+  }
+  return a;
+}
+
+function table(report) {
+  const rows = {};
+  for (const phase of ['conc', 'rate']) {
+    for (const c of report.contenders) {
+      const a = aggregate(report, c.key, phase);
+      if (!a) continue;
+      const b = c.baseline ? aggregate(report, c.baseline, phase) : null;
+      a.label = c.label;
+      a.baseline = c.baseline;
+      if (b) {
+        a.rpsRatio = a.rps / b.rps;
+        a.p50Ratio = a.p50 / b.p50;
+        a.p99Ratio = a.p99 / b.p99;
+        a.cpuDeltaUs = a.cpuPerRequestUs - b.cpuPerRequestUs;
+      }
+      rows[`${phase}:${c.key}`] = a;
+    }
+  }
+  return rows;
+}
+
+/** The issue's targets, each with the numbers that decide it. */
+export function targets(report) {
+  const rows = table(report);
+  const t = [];
+  for (const k of ['a', 'b']) {
+    const conc = rows[`conc:${k}`];
+    const rate = rows[`rate:${k}`];
+    t.push({
+      what: `(${k}) ≥ ${TARGETS.rpsRatio} × baseline 1 req/s`,
+      met: conc.rpsRatio >= TARGETS.rpsRatio,
+      value: `${ratio(conc.rpsRatio)} (${fmt(conc.rps, 0)} vs ${fmt(rows['conc:base1'].rps, 0)} req/s)`,
+    });
+    t.push({
+      what: `(${k}) p99 ≤ ${TARGETS.p99Ratio} × baseline 1`,
+      met: conc.p99Ratio <= TARGETS.p99Ratio && rate.p99Ratio <= TARGETS.p99Ratio,
+      value: `fixed concurrency ${ratio(conc.p99Ratio)} (${fmt(conc.p99)} vs ${fmt(rows['conc:base1'].p99)} ms); fixed rate ${ratio(rate.p99Ratio)} (${fmt(rate.p99)} vs ${fmt(rows['rate:base1'].p99)} ms)`,
+    });
+  }
+  const cc = rows['conc:c'];
+  const cr = rows['rate:c'];
+  t.push({
+    what: `(c) ≥ ${TARGETS.rpsRatio} × baseline 2 req/s`,
+    met: cc.rpsRatio >= TARGETS.rpsRatio,
+    value: `${ratio(cc.rpsRatio)} (${fmt(cc.rps, 0)} vs ${fmt(rows['conc:base2'].rps, 0)} req/s)`,
+  });
+  t.push({
+    what: '(c) every response annotated exactly once',
+    met: cc.exactlyOnce && cr.exactlyOnce,
+    value: `fixed concurrency ${cc.calls}/${cc.responses} = ${fmt(cc.callsPerResponse, 4)}, fixed rate ${cr.calls}/${cr.responses} = ${fmt(cr.callsPerResponse, 4)}; responses without a call ${cc.without + cr.without}, with two or more ${cc.repeated + cr.repeated}`,
+  });
+  t.push({
+    what: `(c) delivery lag p99 ≤ ${TARGETS.lagP99Ms} ms at 50% of the saturating rate`,
+    met: cr.lagP99 <= TARGETS.lagP99Ms,
+    value: `${fmt(cr.lagP99)} ms at ${cr.rate} req/s (p50 ${fmt(cr.lagP50)} ms)`,
+  });
+  const wasm = report.sizes.find((s) => s.file.endsWith('.wasm'));
+  t.push({ what: `wasm ≤ ${kib(TARGETS.wasmRaw)} raw`, met: wasm.raw <= TARGETS.wasmRaw, value: `${wasm.raw} bytes (${kib(wasm.raw)})` });
+  t.push({ what: `wasm ≤ ${kib(TARGETS.wasmGzip)} gzip`, met: wasm.gzip <= TARGETS.wasmGzip, value: `${wasm.gzip} bytes (${kib(wasm.gzip)})` });
+  return t;
+}
+
+/** What limited each contender at fixed concurrency, from where the CPU went. */
+function limits(report, rows) {
+  const rt = report.options.runtimeCpu;
+  const cl = report.options.clientCpu;
+  const out = [];
+  for (const c of report.contenders) {
+    const a = rows[`conc:${c.key}`];
+    let why;
+    if (a.workerdCpu >= 0.9) {
+      why = `workerd used ${pct(a.workerdCpu)} of cpu${rt}: the runtime's core is the limit, at ${fmt(a.cpuPerRequestUs, 0)} µs of workerd CPU per request`;
+      if (a.cpuDeltaUs !== undefined) why += ` (${a.cpuDeltaUs >= 0 ? '+' : ''}${fmt(a.cpuDeltaUs, 0)} µs over its baseline: ${fmt(a.cpuDeltaUs / (a.cpuPerRequestUs - a.cpuDeltaUs) * 100, 0)}% more work per request)`;
+    } else if (a.clientCore >= 0.9) {
+      why = `cpu${cl} (wrk, nginx, stand-in) was ${pct(a.clientCore)} busy: the client side is the limit, not the worker (workerd ${pct(a.workerdCpu)})`;
+    } else {
+      why = `neither core saturated (workerd ${pct(a.workerdCpu)}, cpu${cl} ${pct(a.clientCore)}): bounded by ${report.options.connections} connections × latency`;
+    }
+    if (a.otherOnRuntimeCore > 0.05) why += `; other processes took ${pct(a.otherOnRuntimeCore)} of cpu${rt}`;
+    out.push(`- **${c.label}**: ${why}.`);
+  }
+  return out;
+}
+
+export function markdown(report) {
+  const { options: O, machine: m, versions: v } = report;
+  const rows = table(report);
+  const T = targets(report);
+  const L = [];
+  const row = (...cells) => L.push(`| ${cells.join(' | ')} |`);
+  const base = (k) => (k === 'base1' ? 'baseline 1' : 'baseline 2');
+  const wasm = report.sizes.find((s) => s.file.endsWith('.wasm'));
+
+  L.push('# Benchmarks', '');
+  L.push(`Generated by \`${O.command}\` on ${report.startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} (${fmt(report.elapsedMin, 1)} min). ` +
+    'Every number below comes from that one run; rerun the same command to regenerate this file. ' +
+    'It is not part of the test command.', '');
+
+  L.push('## Machine and versions', '');
+  row('what', 'value'); row('---', '---');
+  row('CPU', `${m.model}, ${m.nproc} cores (\`nproc\`), ${fmt(m.memGiB, 0)} GiB`);
+  row('kernel', m.kernel);
+  row('runtime', `${v.workerd} (\`workerd serve\`, the binary wrangler ${v.wrangler} ships), compatibility date 2026-04-01`);
+  row('load generator', `${v.wrk}, one thread, ${O.connections} connections, bench/load.lua`);
+  row('origin', `${v.nginx}, one process`);
+  row('stand-in', `local/google-api.mjs on node ${v.node}`);
+  row('worker build', `${v.rustc}; ${v.workerBuild}`);
+  row('cores', `workerd on cpu${O.runtimeCpu}; wrk, nginx and the stand-in on cpu${O.clientCpu} (\`taskset\`)`);
+  row('background load', `${Object.entries(report.background).map(([c, x]) => `cpu${c} ${pct(x)}`).join(', ')} busy in the second before the run`);
+  row('load per run', `${O.rounds} round(s) × ${O.seconds} s per contender and load, after a ${O.warmupSeconds} s warm-up each`);
+  L.push('');
+
+  L.push(`## Fixed concurrency (${O.connections} connections, closed loop: the saturating rate)`, '');
+  row('contender', 'req/s (median, range)', 'p50 ms', 'p99 ms', 'req/s vs baseline', 'p99 vs baseline', 'workerd CPU', 'CPU µs / request', 'calls / response', 'lag p50 / p99 ms');
+  row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
+  for (const c of report.contenders) {
+    const a = rows[`conc:${c.key}`];
+    row(c.label, `${fmt(a.rps, 0)} (${fmt(a.rpsMin, 0)}–${fmt(a.rpsMax, 0)})`, fmt(a.p50), fmt(a.p99),
+      c.baseline ? `${ratio(a.rpsRatio)} ${base(c.baseline)}` : '1', c.baseline ? ratio(a.p99Ratio) : '1',
+      pct(a.workerdCpu), fmt(a.cpuPerRequestUs, 0),
+      a.calls !== undefined ? fmt(a.callsPerResponse, 4) : '', a.calls !== undefined ? `${fmt(a.lagP50)} / ${fmt(a.lagP99)}` : '');
+  }
+  L.push('', `Origin alone (wrk straight to nginx, both on cpu${O.clientCpu}): **${fmt(report.originAlone.rps, 0)} req/s**, p50 ${fmt(report.originAlone.p50)} ms, p99 ${fmt(report.originAlone.p99)} ms — ` +
+    `${fmt(report.originAlone.rps / rows['conc:base1'].rps, 1)}× baseline 1, so the origin is not what limits any contender.`, '');
+
+  L.push('## Fixed rate (50% of the slowest saturating rate of each comparison group)', '');
+  row('contender', 'offered req/s', 'achieved req/s', 'p50 ms', 'p99 ms', 'p50 vs baseline', 'p99 vs baseline', 'workerd CPU', 'calls / response', 'lag p50 / p99 / max ms', 'late sends');
+  row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
+  for (const c of report.contenders) {
+    const a = rows[`rate:${c.key}`];
+    row(c.label, a.rate, fmt(a.rps, 0), fmt(a.p50), fmt(a.p99),
+      c.baseline ? ratio(a.p50Ratio) : '1', c.baseline ? ratio(a.p99Ratio) : '1', pct(a.workerdCpu),
+      a.calls !== undefined ? fmt(a.callsPerResponse, 4) : '', a.calls !== undefined ? `${fmt(a.lagP50)} / ${fmt(a.lagP99)} / ${fmt(a.lagMax)}` : '',
+      `${a.late}${a.late ? ` (≤ ${fmt(a.lateMax)} ms)` : ''}`);
+  }
+  L.push('');
+  const errs = report.results.filter((r) => r.phase !== 'warmup' && r.errors);
+  L.push(errs.length
+    ? `**Errors**: ${errs.map((r) => `${r.key} ${r.phase} ${JSON.stringify(r.errorDetail)}`).join('; ')}.`
+    : 'No request failed (wrk counted no connect, read, write, timeout or non-2xx error in any run).');
+  const cc = rows['conc:c'];
+  const cr = rows['rate:c'];
+  L.push('', `Annotate calls for (c): ${cc.calls + cr.calls} for ${cc.responses + cr.responses} responses over all measured runs; ` +
+    `${cc.inFlight + cr.inFlight} more arrived for requests still in flight when wrk stopped (annotated, but their responses were never counted). ` +
+    `The stand-in answered ${report.standInErrors} call(s) with an error. ` +
+    `The worker logged ${report.problems.length} warn/error line(s)${report.problems.length ? `, e.g. \`${report.problems[0].slice(0, 200)}\`` : ''}.`, '');
+
+  L.push('## Cold start (fresh `workerd serve` process to the first response of GET /)', '');
+  row('contender', 'median ms', 'min ms', 'max ms', 'runs');
+  row('---', '---:', '---:', '---:', '---:');
+  const cs = (k) => { const xs = report.cold[k]; return [fmt(median(xs)), fmt(Math.min(...xs)), fmt(Math.max(...xs)), xs.length]; };
+  row('baseline 1: JS pass-through', ...cs('base1'));
+  row('this worker', ...cs('worker'));
+  L.push('', `Difference of medians: ${fmt(median(report.cold.worker) - median(report.cold.base1))} ms (workerd parses the config, compiles the module${wasm ? ' and the wasm' : ''}, and answers once the socket is up; the benchmark polls the port every millisecond).`, '');
+
+  L.push('## Size', '');
+  row('file', 'raw bytes', 'gzip -9 bytes');
+  row('---', '---:', '---:');
+  for (const s of report.sizes) row(s.file, `${s.raw} (${kib(s.raw)})`, `${s.gzip} (${kib(s.gzip)})`);
+  L.push('');
+
+  L.push('## Targets (issue 6)', '');
+  row('target', 'result', 'measured');
+  row('---', '---', '---');
+  for (const t of T) row(t.what, t.met ? 'met' : '**missed**', t.value);
+  L.push('');
+
+  L.push('## What limits each scenario (fixed concurrency)', '');
+  L.push(...limits(report, rows), '');
+
+  L.push('## How it is measured, and why', '');
+  L.push(...METHOD(report), '');
+  return `${L.join('\n')}\n`;
+}
+
+const METHOD = (report) => {
+  const O = report.options;
+  return [
+    `- **Runtime: \`workerd serve\` with a generated config**, the workerd binary that wrangler ships, one process per worker (baseline 1, baseline 2, this worker), each pinned to cpu${O.runtimeCpu}. ` +
+      '`wrangler dev` (and Miniflare) put a proxy worker, an entry worker and log plumbing in front of the worker; earlier measurements through `wrangler dev` ran at 125–200 req/s, so they measured that chain. ' +
+      'A plain config has only the worker, its text bindings and a network service for loopback, so the difference between contenders is the workers\' own cost. ' +
+      'This worker runs in direct mode (no queue binding) with `build/` copied at the start of the run. Its console output goes to a file.',
+    `- **Cores**: workerd alone on cpu${O.runtimeCpu}; wrk, nginx and the stand-in share cpu${O.clientCpu}. The runtime is the thing measured, so it gets a core nobody else uses; ` +
+      'the origin and stand-in are cheap per request (nginx returns a constant; the stand-in validates one small JSON body), and putting them on the runtime\'s core would add a fixed cost to every contender and pull all ratios towards 1. ' +
+      `Each table shows workerd's CPU and cpu${O.clientCpu}'s load, so a run limited by the client side would show.`,
+    '- **Load generator: wrk** (Debian) with `bench/load.lua`. It is C and epoll, so one thread on one core outruns workerd many times over (see "origin alone"), and its Lua hooks give each request of (c) and baseline 2 a new assessment ID (the worker suppresses a repeated identical annotation for 10 minutes) and stamp each response\'s arrival. ' +
+      '`oha` (crates.io) has a fixed-rate mode but sends the same headers on every request; `autocannon` (npm) can vary them but reports whole-millisecond percentiles and would compete with the stand-in for the same node event loop. ' +
+      'wrk has no fixed-rate option, so the script holds the rate itself: each send takes the next slot of one schedule shared by the connections (wrk\'s `delay` hook; slots within 1 ms), and counts sends that had to go more than 1 ms late ("late sends"). ' +
+      'Latency percentiles are wrk\'s own (they include its coordinated-omission correction).',
+    `- **Fixed concurrency**: ${O.connections} keep-alive connections, closed loop: the req/s is the saturating rate. ` +
+      '**Fixed rate**: 50% of the slowest saturating rate of the group (baseline 1, (a), (b); baseline 2, (c)), the same for every member of a group so latencies compare at equal load. ' +
+      `Each contender runs ${O.rounds} round(s) of ${O.seconds} s per load, the order rotating each round so that drift reaches all contenders; req/s, p50 and p99 are medians over rounds (range shown).`,
+    '- **Origin: nginx** (Debian), one process, access log off, long keep-alive: `/` returns `ok`; `/outcome` adds `X-Recaptcha-Outcome: FRAUDULENT; reasons=INCORRECT_PASSWORD` and echoes the token\'s ID as `X-Bench-Id`. It records nothing per request.',
+    `- **Requests**: (a) and baseline 1 GET / with no token; (b) GET / with a ${report.cookieLength}-byte Cookie header holding a session token (\`recaptcha-cf-t\`) among other cookies; ` +
+      `(c) and baseline 2 GET /outcome with \`X-Recaptcha-Token\` (${report.token.length} bytes, a real token's size) ending in a fresh ID.`,
+    '- **Calls per response and delivery lag**: wrk records, per response, the ID echoed by the origin and the CLOCK_MONOTONIC time the response arrived; the stand-in (in the runner process) records the same clock when it has read and validated each call. ' +
+      'Per response: the number of calls for its ID (must be exactly 1) and lag = call received − response received. The worker starts the call before it returns the response, so a lag can be slightly negative. ' +
+      'Calls for requests that were still in flight when wrk stopped have no counted response; they are reported apart. The runner waits until no call has arrived for 0.75 s before counting.',
+    '- **CPU**: `/proc/<pid>/stat` of workerd and `/proc/stat` per core, sampled around each run; "CPU µs / request" is workerd\'s CPU time divided by the responses, the cost the worker adds per request.',
+    `- **Cold start**: a fresh \`workerd serve\` process (same config) per run, GET / polled every millisecond from spawn until the first 200; ${O.coldRuns} runs each, alternating, after one dropped warm-up run.`,
+    '- **Size**: the files in `build/` as built for this run; gzip is level 9.',
+  ];
+};
+
+export function printSummary(report) {
+  const rows = table(report);
+  const line = (...c) => console.log(c.join('  '));
+  console.log('');
+  for (const phase of ['conc', 'rate']) {
+    console.log(phase === 'conc' ? `fixed concurrency (${report.options.connections} connections)` : 'fixed rate');
+    line('contender'.padEnd(46), 'req/s'.padStart(7), 'p50 ms'.padStart(7), 'p99 ms'.padStart(7), 'req/s×'.padStart(6), 'p99×'.padStart(5), 'workerd', 'µs/req', 'calls/resp', 'lag p50/p99 ms');
+    for (const c of report.contenders) {
+      const a = rows[`${phase}:${c.key}`];
+      line(c.label.padEnd(46), fmt(a.rps, 0).padStart(7), fmt(a.p50).padStart(7), fmt(a.p99).padStart(7),
+        (c.baseline ? fmt(a.rpsRatio, 2) : '1').padStart(6), (c.baseline ? fmt(a.p99Ratio, 2) : '1').padStart(5),
+        pct(a.workerdCpu).padStart(7), fmt(a.cpuPerRequestUs, 0).padStart(6),
+        (a.calls !== undefined ? fmt(a.callsPerResponse, 4) : '').padStart(10), a.calls !== undefined ? `${fmt(a.lagP50)} / ${fmt(a.lagP99)}` : '');
+    }
+    console.log('');
+  }
+  console.log(`origin alone: ${fmt(report.originAlone.rps, 0)} req/s`);
+  console.log(`cold start median: baseline 1 ${fmt(median(report.cold.base1))} ms, this worker ${fmt(median(report.cold.worker))} ms`);
+  for (const s of report.sizes) console.log(`size ${s.file}: ${s.raw} bytes raw, ${s.gzip} gzip`);
+  console.log('\ntargets:');
+  for (const t of targets(report)) console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.what}: ${t.value}`);
+}

@@ -1,0 +1,361 @@
+// The benchmark of issue 6: this worker against the simplest possible
+// Worker, in one run on this machine. Run it through scripts/bench.sh (which
+// installs wrk and nginx and builds the worker first); it is never part of
+// the test command.
+//
+//   node bench/run.mjs [--quick] [--rounds N] [--seconds S] [--connections C]
+//                      [--cold-runs N] [--out FILE]
+//
+// Contenders, all in `workerd serve` on core RUNTIME_CPU (one process each):
+//   baseline 1   bench/workers/passthrough.js: `return fetch(request)` to the origin
+//   baseline 2   bench/workers/passthrough-side-call.js: the same plus one
+//                waitUntil POST to the stand-in per response
+//   (a)          this worker, request without a token
+//   (b)          this worker, session-token cookie, response without outcome
+//   (c)          this worker, X-Recaptcha-Token with a fresh ID + outcome on
+//                the response: one annotate call per response
+// Load: wrk (bench/load.lua) on core CLIENT_CPU, with the nginx origin and
+// the stand-in (local/google-api.mjs, in this process).
+//
+// Phases: fixed concurrency (closed loop: saturating req/s and latency), then
+// a fixed rate (50% of the slowest saturating rate of each comparison group),
+// each in rounds whose contender order rotates, so drift (other work on the
+// machine, thermal, JIT) spreads over all contenders. Then cold starts and
+// sizes. Prints the tables, and writes them to BENCHMARKS.md on a full run.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { createGoogleApi } from '../local/google-api.mjs';
+import { cpuSample, get, problemLines, ROOT, runWrk, startNginx, workerdService, WORKERD } from './stack.mjs';
+import { markdown, printSummary } from './report.mjs';
+
+// ---------------------------------------------------------------------------
+// Options
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(`--${name}`);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const quick = flag('quick');
+const O = {
+  quick,
+  rounds: Number(opt('rounds', quick ? 1 : 3)),
+  seconds: Number(opt('seconds', quick ? 3 : 10)),
+  warmupSeconds: quick ? 1 : 3,
+  connections: Number(opt('connections', 8)),
+  coldRuns: Number(opt('cold-runs', quick ? 3 : 7)),
+  out: opt('out', quick ? null : path.join(ROOT, 'BENCHMARKS.md')),
+  runtimeCpu: Number(process.env.RUNTIME_CPU ?? 0),
+  clientCpu: Number(process.env.CLIENT_CPU ?? 1),
+  command: process.env.BENCH_COMMAND ?? `node bench/run.mjs ${argv.join(' ')}`.trim(),
+};
+
+// What (b) and (c) send. Real reCAPTCHA tokens are long; the worker scans
+// the whole header / cookie, so the benchmark sends tokens of a real size.
+const TOKEN_BODY = `03AFcWeA${'x7Qz9Lm2Kp4Rt6Vw8Yb1Nd3Fh5Jk'.repeat(12)}`; // 368 characters
+const SESSION_ID = 'sess0123456789ab';
+const COOKIE = `_ga=GA1.1.1234567890.1700000000; theme=dark; recaptcha-cf-t=${TOKEN_BODY}:U=${SESSION_ID}; cart=3`;
+
+const API = { project: 'bench', key: 'bench-key' };
+
+// ---------------------------------------------------------------------------
+// Setup
+
+const log = (...a) => console.log(...a);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'annotate-bench-'));
+process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+
+// This process hosts the stand-in: it belongs on the client core.
+spawnSync('taskset', ['-a', '-p', '-c', String(O.clientCpu), String(process.pid)], { stdio: 'ignore' });
+
+// Snapshot build/ so a rebuild during the run changes nothing mid-way.
+const build = path.join(ROOT, 'build');
+for (const f of ['index.js', 'index_bg.wasm']) {
+  if (!fs.existsSync(path.join(build, f))) throw new Error(`build/${f} is missing: run scripts/build.sh`);
+}
+const snap = path.join(dir, 'build');
+fs.mkdirSync(path.join(snap, 'worker'), { recursive: true });
+for (const f of ['index.js', 'index_bg.wasm', 'worker/shim.mjs']) {
+  if (fs.existsSync(path.join(build, f))) fs.copyFileSync(path.join(build, f), path.join(snap, f));
+}
+
+const background = await backgroundLoad();
+log(`background load before start: ${Object.entries(background).map(([c, v]) => `cpu${c} ${pct(v)}`).join(', ')}`);
+
+// The stand-in records, per assessment ID, when each call arrived
+// (CLOCK_MONOTONIC µs, the clock bench/load.lua stamps responses with).
+const arrivals = new Map();
+const perTag = new Map();
+let standInErrors = 0;
+const api = createGoogleApi({
+  ...API,
+  log: (call) => {
+    const t = Number(process.hrtime.bigint() / 1000n);
+    if (call.status !== 200) standInErrors++;
+    const id = call.assessment ?? '';
+    const a = arrivals.get(id);
+    if (a) a.push(t); else arrivals.set(id, [t]);
+    const tag = id.slice(0, 4);
+    perTag.set(tag, (perTag.get(tag) ?? 0) + 1);
+  },
+});
+const apiPort = await api.listen();
+const standIn = `http://127.0.0.1:${apiPort}`;
+const origin = await startNginx({ dir, cpu: O.clientCpu });
+log(`origin (nginx) ${origin.url}, stand-in ${standIn}, runtime on cpu${O.runtimeCpu}, load generator, origin and stand-in on cpu${O.clientCpu}`);
+
+const workerModules = [
+  { name: 'index.js', file: path.join(snap, 'index.js'), type: 'esModule' },
+  { name: 'index_bg.wasm', file: path.join(snap, 'index_bg.wasm'), type: 'wasm' },
+];
+const services = {
+  base1: workerdService({
+    name: 'baseline1', dir, cpu: O.runtimeCpu,
+    modules: [{ name: 'passthrough.js', file: path.join(ROOT, 'bench/workers/passthrough.js'), type: 'esModule' }],
+    bindings: { ORIGIN_URL: origin.url },
+  }),
+  base2: workerdService({
+    name: 'baseline2', dir, cpu: O.runtimeCpu,
+    modules: [{ name: 'passthrough-side-call.js', file: path.join(ROOT, 'bench/workers/passthrough-side-call.js'), type: 'esModule' }],
+    bindings: { ORIGIN_URL: origin.url, ANNOTATE_BASE: `${standIn}/v1/projects/${API.project}/assessments`, API_KEY: API.key },
+  }),
+  worker: workerdService({
+    name: 'worker', dir, cpu: O.runtimeCpu, modules: workerModules,
+    // Direct mode (no queue binding), as the issue's scenario (c) describes.
+    bindings: { ORIGIN_URL: origin.url, RECAPTCHA_PROJECT_ID: API.project, RECAPTCHA_API_BASE: standIn, RECAPTCHA_API_KEY: API.key },
+  }),
+};
+const running = {};
+for (const [k, s] of Object.entries(services)) {
+  running[k] = await s.start();
+  await running[k].ready();
+}
+
+const CONTENDERS = [
+  { key: 'base1', label: 'baseline 1: JS pass-through', server: 'base1', mode: 'none', path: '/' },
+  { key: 'a', label: '(a) this worker, no token', server: 'worker', mode: 'none', path: '/', baseline: 'base1' },
+  { key: 'b', label: '(b) this worker, session cookie, no outcome', server: 'worker', mode: 'cookie', path: '/', baseline: 'base1' },
+  { key: 'base2', label: 'baseline 2: JS pass-through + side call', server: 'base2', mode: 'token', path: '/outcome', record: true },
+  { key: 'c', label: '(c) this worker, token + outcome: annotate', server: 'worker', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
+];
+// Fixed-rate groups: a contender is compared at the same rate as its baseline.
+const GROUPS = [['base1', 'a', 'b'], ['base2', 'c']];
+
+await smokeTest();
+
+// ---------------------------------------------------------------------------
+// One run
+
+let runCount = 0;
+
+/** Runs one contender once; returns wrk's numbers, CPU use and, for recorded runs, delivery. */
+async function runOnce(c, { seconds, rate = 0, phase }) {
+  runCount++;
+  const tag = `r${String(runCount).padStart(3, '0')}`; // IDs: tag + 12 digits = 16 letters/digits
+  const record = c.record ? path.join(dir, `${tag}.rec`) : '';
+  const target = c.server ? running[c.server] : origin; // no server: the origin alone
+  const sample = cpuSample({ workerd: target.pid, nginx: origin.pid, runner: process.pid });
+  const r = await runWrk({
+    url: target.url, cpu: O.clientCpu, connections: O.connections, seconds,
+    env: { BENCH_MODE: c.mode, BENCH_PATH: c.path, BENCH_RATE: String(rate), BENCH_TAG: tag, BENCH_RECORD: record, BENCH_COOKIE: COOKIE, BENCH_TOKEN: TOKEN_BODY },
+  });
+  const cpu = sample.end();
+  const res = {
+    key: c.key, phase, tag, rate,
+    rps: r.requests / (r.duration_us / 1e6),
+    requests: r.requests,
+    p50: r.p50_us / 1000, p90: r.p90_us / 1000, p99: r.p99_us / 1000, max: r.max_us / 1000,
+    errors: Object.values(r.errors).reduce((a, b) => a + b, 0),
+    errorDetail: r.errors,
+    late: r.late, lateMax: r.late_max_us / 1000,
+    cpu,
+    cpuPerRequestUs: (cpu.workerd * (r.duration_us / 1e6) * 1e6) / r.requests,
+  };
+  if (c.record) Object.assign(res, await delivery(tag, record, r.requests));
+  api.reset(); // the stand-in's own call log: not needed, and it grows
+  const d = res.calls !== undefined ? `, ${res.calls}/${res.responses} calls, lag p50 ${fmt(res.lags[Math.floor(res.lags.length / 2)])} ms` : '';
+  log(`  ${phase.padEnd(6)} ${c.key.padEnd(5)} ${res.rps.toFixed(0).padStart(6)} req/s  p50 ${fmt(res.p50)}  p99 ${fmt(res.p99)} ms  workerd ${pct(cpu.workerd)} cpu${O.clientCpu} ${pct(cpu.cores[O.clientCpu])}${res.errors ? `  ERRORS ${JSON.stringify(r.errors)}` : ''}${d}`);
+  return res;
+}
+
+/**
+ * Matches the responses wrk recorded (ID, arrival time) with the calls the
+ * stand-in received: calls per response, and the delivery lag of each
+ * (stand-in received the call − client received the response).
+ */
+async function delivery(tag, recordFile, requests) {
+  // Annotations run after the responses: wait until no more arrive.
+  let last = -1;
+  let stableSince = performance.now();
+  const deadline = performance.now() + 30_000;
+  while (performance.now() < deadline) {
+    const n = perTag.get(tag) ?? 0;
+    if (n !== last) { last = n; stableSince = performance.now(); }
+    else if (performance.now() - stableSince > 750) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const lines = fs.readFileSync(recordFile, 'utf8').split('\n').filter(Boolean);
+  let calls = 0; let without = 0; let repeated = 0;
+  const lags = [];
+  for (const line of lines) {
+    const [id, t] = line.split(' ');
+    const a = arrivals.get(id);
+    if (!a) { without++; continue; }
+    calls += a.length;
+    if (a.length > 1) repeated++;
+    lags.push((a[0] - Number(t)) / 1000);
+  }
+  // Calls for requests still in flight when wrk stopped: annotated, but no
+  // response was counted for them. Reported, not counted per response.
+  const inFlight = (perTag.get(tag) ?? 0) - calls;
+  for (const id of [...arrivals.keys()]) if (id.startsWith(tag)) arrivals.delete(id);
+  fs.rmSync(recordFile, { force: true });
+  lags.sort((x, y) => x - y);
+  return { responses: lines.length, wrkResponses: requests, calls, without, repeated, inFlight, lags };
+}
+
+// ---------------------------------------------------------------------------
+// The run
+
+const results = [];
+const startedAt = new Date();
+const t0 = performance.now();
+
+log(`\norigin alone (wrk on cpu${O.clientCpu} straight to nginx, same core as in every run)`);
+const originAlone = await runOnce({ key: 'origin', server: null, mode: 'none', path: '/' }, { seconds: O.seconds, phase: 'origin' });
+
+log('\nwarm-up');
+for (const c of CONTENDERS) await runOnce(c, { seconds: O.warmupSeconds, phase: 'warmup' });
+
+const order = (round) => CONTENDERS.slice(round % CONTENDERS.length).concat(CONTENDERS.slice(0, round % CONTENDERS.length));
+
+log(`\nphase 1: fixed concurrency, ${O.connections} connections, ${O.rounds} round(s) of ${O.seconds} s`);
+for (let round = 0; round < O.rounds; round++) {
+  for (const c of order(round)) results.push(await runOnce(c, { seconds: O.seconds, phase: 'conc' }));
+}
+
+// 50% of the slowest saturating rate in each group, so every contender of a
+// group runs at the same offered load and none is near its limit.
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const saturating = (key) => median(results.filter((r) => r.phase === 'conc' && r.key === key).map((r) => r.rps));
+const rates = {};
+for (const group of GROUPS) {
+  const rate = Math.max(1, Math.round(0.5 * Math.min(...group.map(saturating))));
+  for (const k of group) rates[k] = rate;
+}
+
+log(`\nphase 2: fixed rate (${GROUPS.map((g) => `${g.join(', ')}: ${rates[g[0]]} req/s`).join('; ')}), ${O.rounds} round(s) of ${O.seconds} s`);
+for (let round = 0; round < O.rounds; round++) {
+  for (const c of order(round)) results.push(await runOnce(c, { seconds: O.seconds, rate: rates[c.key], phase: 'rate' }));
+}
+
+for (const r of Object.values(running)) await r.stop();
+
+log(`\ncold start: fresh workerd process to first response, ${O.coldRuns} runs each, interleaved`);
+const cold = { base1: [], worker: [] };
+for (let i = -1; i < O.coldRuns; i++) { // run -1 warms the page cache and is dropped
+  for (const k of i % 2 ? ['base1', 'worker'] : ['worker', 'base1']) {
+    const p = await services[k].start();
+    const ms = (await p.ready()) - p.started;
+    await p.stop();
+    if (i >= 0) cold[k].push(ms);
+  }
+}
+log(`  baseline 1 median ${fmt(median(cold.base1))} ms, this worker median ${fmt(median(cold.worker))} ms`);
+
+const sizes = sizeReport(snap);
+const problems = problemLines(services.worker.log);
+const elapsedMin = (performance.now() - t0) / 60000;
+
+await api.close();
+await origin.stop();
+
+const report = {
+  options: O, startedAt, elapsedMin, background, machine: machine(), versions: versions(),
+  contenders: CONTENDERS, groups: GROUPS, rates, results, originAlone, cold, sizes, problems,
+  standInErrors, token: { length: TOKEN_BODY.length + 3 + 16 }, cookieLength: COOKIE.length,
+};
+printSummary(report);
+if (O.out) {
+  fs.writeFileSync(O.out, markdown(report));
+  log(`\nwrote ${path.relative(process.cwd(), O.out) || O.out}`);
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+/** Checks every contender answers as expected, and (c) and baseline 2 call the stand-in once. */
+async function smokeTest() {
+  for (const [k, r] of Object.entries(running)) {
+    const plain = await get(`${r.url}/`, { cookie: COOKIE });
+    if (plain.status !== 200 || plain.body !== 'ok\n') throw new Error(`${k}: GET / answered ${plain.status} ${plain.body}`);
+  }
+  for (const k of ['base2', 'worker']) {
+    const before = api.calls.length;
+    const id = `smoke${k.padEnd(11, '0')}`;
+    const res = await get(`${running[k].url}/outcome`, { 'x-recaptcha-token': `${TOKEN_BODY}:U=${id}` });
+    if (res.headers['x-bench-id'] !== id) throw new Error(`${k}: the origin did not echo the ID (${res.headers['x-bench-id']})`);
+    if (res.status !== 200) throw new Error(`${k}: /outcome answered ${res.status}`);
+    if (k === 'worker' && res.headers['x-recaptcha-outcome']) throw new Error('the worker let the outcome header through');
+    const deadline = performance.now() + 5000;
+    while (api.calls.length === before && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const call = api.calls[before];
+    if (!call || call.status !== 200) throw new Error(`${k}: no accepted annotate call (${JSON.stringify(call)})`);
+  }
+  api.reset();
+  arrivals.clear();
+  perTag.clear();
+}
+
+/** Busy fraction of each core over one second before anything starts. */
+async function backgroundLoad() {
+  const s = cpuSample({});
+  await new Promise((r) => setTimeout(r, 1000));
+  return s.end().cores;
+}
+
+function sizeReport(dirPath) {
+  const one = (rel) => {
+    const file = path.join(dirPath, rel);
+    if (!fs.existsSync(file)) return null;
+    const bytes = fs.readFileSync(file);
+    return { file: `build/${rel}`, raw: bytes.length, gzip: zlib.gzipSync(bytes, { level: 9 }).length };
+  };
+  return ['index_bg.wasm', 'index.js', 'worker/shim.mjs'].map(one).filter(Boolean);
+}
+
+function machine() {
+  const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? 'unknown';
+  return { nproc: Number(execFileSync('nproc', { encoding: 'utf8' }).trim()), model, kernel: os.release(), memGiB: os.totalmem() / 2 ** 30 };
+}
+
+function versions() {
+  const run = (cmd, args) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').find(Boolean)?.trim() ?? 'unknown';
+  };
+  const cargoBin = path.join(process.env.CARGO_HOME ?? path.join(os.homedir(), '.cargo'), 'bin');
+  return {
+    workerd: run(WORKERD, ['--version']),
+    wrangler: JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/wrangler/package.json'), 'utf8')).version,
+    node: process.version,
+    wrk: run('wrk', ['-v']).replace(/ Copyright.*/, ''),
+    nginx: run('nginx', ['-v']),
+    rustc: run('rustc', ['--version']),
+    workerBuild: run(path.join(cargoBin, 'worker-build'), ['--version']),
+  };
+}
+
+function fmt(x) {
+  if (x === undefined || Number.isNaN(x)) return '-';
+  return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+function pct(x) {
+  return Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '-';
+}

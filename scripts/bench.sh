@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The benchmark (issue 6): this worker against a plain JavaScript pass-through
+# Worker, all in workerd on this machine. Never part of the test command.
+#   scripts/bench.sh            full run (about 7 min), writes BENCHMARKS.md
+#   scripts/bench.sh --quick    short run for checking the harness; prints only
+# Other options go to bench/run.mjs (--rounds N, --seconds S, --connections C,
+# --cold-runs N, --out FILE). RUNTIME_CPU / CLIENT_CPU pick the two cores.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+cd "$ROOT"
+scripts/bootstrap.sh bench   # build tools, plus wrk and nginx from Debian
+scripts/build.sh
+BENCH_COMMAND="scripts/bench.sh${*:+ $*}" exec node bench/run.mjs "$@"
