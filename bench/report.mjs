@@ -54,8 +54,8 @@ export function aggregate(report, key, phase) {
     runtimeCore: median(runs.map((r) => r.cpu.cores[rt])),
     otherOnRuntimeCore: median(runs.map((r) => r.cpu.cores[rt] - r.cpu.workerd)),
     clientCore: median(runs.map((r) => r.cpu.cores[cl])),
-    nginxCpu: median(runs.map((r) => r.cpu.nginx)),
-    runnerCpu: median(runs.map((r) => r.cpu.runner)),
+    // Ours on the client core: nginx, this process (the stand-in), wrk.
+    clientOurs: median(runs.map((r) => r.cpu.nginx + r.cpu.runner + r.cpu.children)),
   };
   if (runs[0].calls !== undefined) {
     const lags = runs.flatMap((r) => r.lags).sort((x, y) => x - y);
@@ -147,11 +147,14 @@ function limits(report, rows) {
   for (const c of report.contenders) {
     const a = rows[`conc:${c.key}`];
     let why;
+    // Order matters: a saturated runtime core is the answer even on a busy machine.
     if (a.workerdCpu >= 0.9) {
       why = `workerd used ${pct(a.workerdCpu)} of cpu${rt}: the runtime's core is the limit, at ${fmt(a.cpuPerRequestUs, 0)} µs of workerd CPU per request`;
       if (a.cpuDeltaUs !== undefined) why += ` (${a.cpuDeltaUs >= 0 ? '+' : ''}${fmt(a.cpuDeltaUs, 0)} µs over its baseline: ${fmt(a.cpuDeltaUs / (a.cpuPerRequestUs - a.cpuDeltaUs) * 100, 0)}% more work per request)`;
-    } else if (a.clientCore >= 0.9) {
-      why = `cpu${cl} (wrk, nginx, stand-in) was ${pct(a.clientCore)} busy: the client side is the limit, not the worker (workerd ${pct(a.workerdCpu)})`;
+    } else if (a.clientOurs >= 0.9) {
+      why = `wrk, nginx and the stand-in used ${pct(a.clientOurs)} of cpu${cl}: the client side is the limit, not the worker (workerd ${pct(a.workerdCpu)})`;
+    } else if (a.clientCore >= 0.9 || a.runtimeCore >= 0.9) {
+      why = `the machine was busy with other work (cpu${rt} ${pct(a.runtimeCore)} busy of which workerd ${pct(a.workerdCpu)}; cpu${cl} ${pct(a.clientCore)} busy of which wrk, nginx and the stand-in ${pct(a.clientOurs)}): this row measures contention, not the worker`;
     } else {
       why = `neither core saturated (workerd ${pct(a.workerdCpu)}, cpu${cl} ${pct(a.clientCore)}): bounded by ${report.options.connections} connections × latency`;
     }
@@ -190,13 +193,13 @@ export function markdown(report) {
   L.push('');
 
   L.push(`## Fixed concurrency (${O.connections} connections, closed loop: the saturating rate)`, '');
-  row('contender', 'req/s (median, range)', 'p50 ms', 'p99 ms', 'req/s vs baseline', 'p99 vs baseline', 'workerd CPU', 'CPU µs / request', 'calls / response', 'lag p50 / p99 ms');
-  row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
+  row('contender', 'req/s (median, range)', 'p50 ms', 'p99 ms', 'req/s vs baseline', 'p99 vs baseline', `workerd CPU (cpu${O.runtimeCpu} busy)`, 'workerd CPU µs / request', `client CPU (cpu${O.clientCpu} busy)`, 'calls / response', 'lag p50 / p99 ms');
+  row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
   for (const c of report.contenders) {
     const a = rows[`conc:${c.key}`];
     row(c.label, `${fmt(a.rps, 0)} (${fmt(a.rpsMin, 0)}–${fmt(a.rpsMax, 0)})`, fmt(a.p50), fmt(a.p99),
       c.baseline ? `${ratio(a.rpsRatio)} ${base(c.baseline)}` : '1', c.baseline ? ratio(a.p99Ratio) : '1',
-      pct(a.workerdCpu), fmt(a.cpuPerRequestUs, 0),
+      `${pct(a.workerdCpu)} (${pct(a.runtimeCore)})`, fmt(a.cpuPerRequestUs, 0), `${pct(a.clientOurs)} (${pct(a.clientCore)})`,
       a.calls !== undefined ? fmt(a.callsPerResponse, 4) : '', a.calls !== undefined ? `${fmt(a.lagP50)} / ${fmt(a.lagP99)}` : '');
   }
   L.push('', `Origin alone (wrk straight to nginx, both on cpu${O.clientCpu}): **${fmt(report.originAlone.rps, 0)} req/s**, p50 ${fmt(report.originAlone.p50)} ms, p99 ${fmt(report.originAlone.p99)} ms — ` +
@@ -221,7 +224,7 @@ export function markdown(report) {
   const cr = rows['rate:c'];
   L.push('', `Annotate calls for (c): ${cc.calls + cr.calls} for ${cc.responses + cr.responses} responses over all measured runs; ` +
     `${cc.inFlight + cr.inFlight} more arrived for requests still in flight when wrk stopped (annotated, but their responses were never counted). ` +
-    `The stand-in answered ${report.standInErrors} call(s) with an error. ` +
+    `The stand-in refused ${report.standInErrors.length} call(s)${report.standInErrors.length ? ` (first: ${report.standInErrors[0].status} for ${report.standInErrors[0].assessment}: \`${report.standInErrors[0].reply}\`)` : ''}. ` +
     `The worker logged ${report.problems.length} warn/error line(s)${report.problems.length ? `, e.g. \`${report.problems[0].slice(0, 200)}\`` : ''}.`, '');
 
   L.push('## Cold start (fresh `workerd serve` process to the first response of GET /)', '');
@@ -275,7 +278,10 @@ const METHOD = (report) => {
     '- **Calls per response and delivery lag**: wrk records, per response, the ID echoed by the origin and the CLOCK_MONOTONIC time the response arrived; the stand-in (in the runner process) records the same clock when it has read and validated each call. ' +
       'Per response: the number of calls for its ID (must be exactly 1) and lag = call received − response received. The worker starts the call before it returns the response, so a lag can be slightly negative. ' +
       'Calls for requests that were still in flight when wrk stopped have no counted response; they are reported apart. The runner waits until no call has arrived for 0.75 s before counting.',
-    '- **CPU**: `/proc/<pid>/stat` of workerd and `/proc/stat` per core, sampled around each run; "CPU µs / request" is workerd\'s CPU time divided by the responses, the cost the worker adds per request.',
+    '- **CPU**: `/proc/<pid>/stat` of workerd, nginx and the runner (the stand-in), the runner\'s reaped-children time for wrk, and `/proc/stat` per core, sampled around each run. ' +
+      '"workerd CPU µs / request" is workerd\'s CPU time divided by the responses: unlike req/s it hardly moves when other work shares the machine, so its difference to the baseline is the cleanest measure of what the worker adds per request. ' +
+      '"client CPU" is wrk + nginx + stand-in; the busy share of each core beside it shows how much other work the machine had.',
+    '- **Profiling**: `node bench/profile.mjs --scenario a` (or b, c, base1, base2) runs one contender the same way with the V8 inspector on and prints the functions by self and inclusive time from a DevTools CPU profile (wasm functions by name when the build keeps its name section).',
     `- **Cold start**: a fresh \`workerd serve\` process (same config) per run, GET / polled every millisecond from spawn until the first 200; ${O.coldRuns} runs each, alternating, after one dropped warm-up run.`,
     '- **Size**: the files in `build/` as built for this run; gzip is level 9.',
   ];

@@ -29,7 +29,8 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { createGoogleApi } from '../local/google-api.mjs';
-import { cpuSample, get, problemLines, ROOT, runWrk, startNginx, workerdService, WORKERD } from './stack.mjs';
+import { cpuSample, get, problemLines, ROOT, runWrk, startNginx, WORKERD } from './stack.mjs';
+import { API, CONTENDERS, COOKIE, GROUPS, loadEnv, services as makeServices, snapshotBuild, TOKEN_BODY } from './contenders.mjs';
 import { markdown, printSummary } from './report.mjs';
 
 // ---------------------------------------------------------------------------
@@ -55,14 +56,6 @@ const O = {
   command: process.env.BENCH_COMMAND ?? `node bench/run.mjs ${argv.join(' ')}`.trim(),
 };
 
-// What (b) and (c) send. Real reCAPTCHA tokens are long; the worker scans
-// the whole header / cookie, so the benchmark sends tokens of a real size.
-const TOKEN_BODY = `03AFcWeA${'x7Qz9Lm2Kp4Rt6Vw8Yb1Nd3Fh5Jk'.repeat(12)}`; // 368 characters
-const SESSION_ID = 'sess0123456789ab';
-const COOKIE = `_ga=GA1.1.1234567890.1700000000; theme=dark; recaptcha-cf-t=${TOKEN_BODY}:U=${SESSION_ID}; cart=3`;
-
-const API = { project: 'bench', key: 'bench-key' };
-
 // ---------------------------------------------------------------------------
 // Setup
 
@@ -73,16 +66,7 @@ process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
 // This process hosts the stand-in: it belongs on the client core.
 spawnSync('taskset', ['-a', '-p', '-c', String(O.clientCpu), String(process.pid)], { stdio: 'ignore' });
 
-// Snapshot build/ so a rebuild during the run changes nothing mid-way.
-const build = path.join(ROOT, 'build');
-for (const f of ['index.js', 'index_bg.wasm']) {
-  if (!fs.existsSync(path.join(build, f))) throw new Error(`build/${f} is missing: run scripts/build.sh`);
-}
-const snap = path.join(dir, 'build');
-fs.mkdirSync(path.join(snap, 'worker'), { recursive: true });
-for (const f of ['index.js', 'index_bg.wasm', 'worker/shim.mjs']) {
-  if (fs.existsSync(path.join(build, f))) fs.copyFileSync(path.join(build, f), path.join(snap, f));
-}
+const snap = snapshotBuild(dir);
 
 const background = await backgroundLoad();
 log(`background load before start: ${Object.entries(background).map(([c, v]) => `cpu${c} ${pct(v)}`).join(', ')}`);
@@ -91,12 +75,12 @@ log(`background load before start: ${Object.entries(background).map(([c, v]) => 
 // (CLOCK_MONOTONIC µs, the clock bench/load.lua stamps responses with).
 const arrivals = new Map();
 const perTag = new Map();
-let standInErrors = 0;
+const standInErrors = []; // { status, assessment, reply } of calls it refused
 const api = createGoogleApi({
   ...API,
   log: (call) => {
     const t = Number(process.hrtime.bigint() / 1000n);
-    if (call.status !== 200) standInErrors++;
+    if (call.status !== 200) standInErrors.push({ status: call.status, assessment: call.assessment, reply: JSON.stringify(call.response).slice(0, 200) });
     const id = call.assessment ?? '';
     const a = arrivals.get(id);
     if (a) a.push(t); else arrivals.set(id, [t]);
@@ -109,42 +93,12 @@ const standIn = `http://127.0.0.1:${apiPort}`;
 const origin = await startNginx({ dir, cpu: O.clientCpu });
 log(`origin (nginx) ${origin.url}, stand-in ${standIn}, runtime on cpu${O.runtimeCpu}, load generator, origin and stand-in on cpu${O.clientCpu}`);
 
-const workerModules = [
-  { name: 'index.js', file: path.join(snap, 'index.js'), type: 'esModule' },
-  { name: 'index_bg.wasm', file: path.join(snap, 'index_bg.wasm'), type: 'wasm' },
-];
-const services = {
-  base1: workerdService({
-    name: 'baseline1', dir, cpu: O.runtimeCpu,
-    modules: [{ name: 'passthrough.js', file: path.join(ROOT, 'bench/workers/passthrough.js'), type: 'esModule' }],
-    bindings: { ORIGIN_URL: origin.url },
-  }),
-  base2: workerdService({
-    name: 'baseline2', dir, cpu: O.runtimeCpu,
-    modules: [{ name: 'passthrough-side-call.js', file: path.join(ROOT, 'bench/workers/passthrough-side-call.js'), type: 'esModule' }],
-    bindings: { ORIGIN_URL: origin.url, ANNOTATE_BASE: `${standIn}/v1/projects/${API.project}/assessments`, API_KEY: API.key },
-  }),
-  worker: workerdService({
-    name: 'worker', dir, cpu: O.runtimeCpu, modules: workerModules,
-    // Direct mode (no queue binding), as the issue's scenario (c) describes.
-    bindings: { ORIGIN_URL: origin.url, RECAPTCHA_PROJECT_ID: API.project, RECAPTCHA_API_BASE: standIn, RECAPTCHA_API_KEY: API.key },
-  }),
-};
+const services = makeServices({ dir, cpu: O.runtimeCpu, originUrl: origin.url, standIn, snap });
 const running = {};
 for (const [k, s] of Object.entries(services)) {
   running[k] = await s.start();
   await running[k].ready();
 }
-
-const CONTENDERS = [
-  { key: 'base1', label: 'baseline 1: JS pass-through', server: 'base1', mode: 'none', path: '/' },
-  { key: 'a', label: '(a) this worker, no token', server: 'worker', mode: 'none', path: '/', baseline: 'base1' },
-  { key: 'b', label: '(b) this worker, session cookie, no outcome', server: 'worker', mode: 'cookie', path: '/', baseline: 'base1' },
-  { key: 'base2', label: 'baseline 2: JS pass-through + side call', server: 'base2', mode: 'token', path: '/outcome', record: true },
-  { key: 'c', label: '(c) this worker, token + outcome: annotate', server: 'worker', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
-];
-// Fixed-rate groups: a contender is compared at the same rate as its baseline.
-const GROUPS = [['base1', 'a', 'b'], ['base2', 'c']];
 
 await smokeTest();
 
@@ -162,7 +116,7 @@ async function runOnce(c, { seconds, rate = 0, phase }) {
   const sample = cpuSample({ workerd: target.pid, nginx: origin.pid, runner: process.pid });
   const r = await runWrk({
     url: target.url, cpu: O.clientCpu, connections: O.connections, seconds,
-    env: { BENCH_MODE: c.mode, BENCH_PATH: c.path, BENCH_RATE: String(rate), BENCH_TAG: tag, BENCH_RECORD: record, BENCH_COOKIE: COOKIE, BENCH_TOKEN: TOKEN_BODY },
+    env: loadEnv(c, { tag, rate, record }),
   });
   const cpu = sample.end();
   const res = {
@@ -174,12 +128,12 @@ async function runOnce(c, { seconds, rate = 0, phase }) {
     errorDetail: r.errors,
     late: r.late, lateMax: r.late_max_us / 1000,
     cpu,
-    cpuPerRequestUs: (cpu.workerd * (r.duration_us / 1e6) * 1e6) / r.requests,
+    cpuPerRequestUs: (cpu.workerd * cpu.seconds * 1e6) / r.requests,
   };
   if (c.record) Object.assign(res, await delivery(tag, record, r.requests));
   api.reset(); // the stand-in's own call log: not needed, and it grows
   const d = res.calls !== undefined ? `, ${res.calls}/${res.responses} calls, lag p50 ${fmt(res.lags[Math.floor(res.lags.length / 2)])} ms` : '';
-  log(`  ${phase.padEnd(6)} ${c.key.padEnd(5)} ${res.rps.toFixed(0).padStart(6)} req/s  p50 ${fmt(res.p50)}  p99 ${fmt(res.p99)} ms  workerd ${pct(cpu.workerd)} cpu${O.clientCpu} ${pct(cpu.cores[O.clientCpu])}${res.errors ? `  ERRORS ${JSON.stringify(r.errors)}` : ''}${d}`);
+  log(`  ${phase.padEnd(6)} ${c.key.padEnd(5)} ${res.rps.toFixed(0).padStart(6)} req/s  p50 ${fmt(res.p50)}  p99 ${fmt(res.p99)} ms  workerd ${pct(cpu.workerd)} (cpu${O.runtimeCpu} ${pct(cpu.cores[O.runtimeCpu])})  client ${pct(cpu.nginx + cpu.runner + cpu.children)} (cpu${O.clientCpu} ${pct(cpu.cores[O.clientCpu])})${res.errors ? `  ERRORS ${JSON.stringify(r.errors)}` : ''}${d}`);
   return res;
 }
 
@@ -307,9 +261,12 @@ async function smokeTest() {
     const call = api.calls[before];
     if (!call || call.status !== 200) throw new Error(`${k}: no accepted annotate call (${JSON.stringify(call)})`);
   }
+  // Forget the smoke test's calls, and the ones baseline 2 made for the
+  // token-less GETs above (it calls for every response: an empty ID, a 404).
   api.reset();
   arrivals.clear();
   perTag.clear();
+  standInErrors.length = 0;
 }
 
 /** Busy fraction of each core over one second before anything starts. */
@@ -332,7 +289,8 @@ function sizeReport(dirPath) {
 function machine() {
   const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
   const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? 'unknown';
-  return { nproc: Number(execFileSync('nproc', { encoding: 'utf8' }).trim()), model, kernel: os.release(), memGiB: os.totalmem() / 2 ** 30 };
+  // --all: this process is pinned to one core, which plain nproc would count.
+  return { nproc: Number(execFileSync('nproc', ['--all'], { encoding: 'utf8' }).trim()), model, kernel: os.release(), memGiB: os.totalmem() / 2 ** 30 };
 }
 
 function versions() {

@@ -112,13 +112,17 @@ const worker :Workerd.Worker = (
 `);
   return {
     name,
-    /** Starts workerd; `ready` waits for the first 200 on GET /. Returns { url, pid, stop, started, ready }. */
-    async start() {
+    /**
+     * Starts workerd (`args`: more command-line options, e.g. an inspector
+     * address); `ready` waits for the first 200 on GET /.
+     * Returns { url, pid, stop, started, ready }.
+     */
+    async start(args = []) {
       const port = await freePort();
       write(port);
       const out = fs.openSync(log, 'a');
       const started = performance.now();
-      const proc = track(spawn('taskset', ['-c', String(cpu), WORKERD, 'serve', config], { cwd: dir, stdio: ['ignore', out, out] }));
+      const proc = track(spawn('taskset', ['-c', String(cpu), WORKERD, 'serve', config, ...args], { cwd: dir, stdio: ['ignore', out, out] }));
       fs.closeSync(out);
       const url = `http://127.0.0.1:${port}`;
       return { ...proc, url, started, ready: () => firstResponse(`${url}/`, proc) };
@@ -214,11 +218,12 @@ export function runWrk({ url, cpu, connections, seconds, env }) {
 
 const TICKS_PER_S = 100; // USER_HZ: /proc reports times in 1/100 s on Linux
 
-function processTicks(pid) {
+/** CPU ticks of a process (all threads); with `children`, of its exited and reaped children instead. */
+function processTicks(pid, children = false) {
   try {
     const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // utime + stime, all threads
+    return children ? Number(f[13]) + Number(f[14]) : Number(f[11]) + Number(f[12]); // cutime + cstime : utime + stime
   } catch {
     return NaN;
   }
@@ -238,18 +243,20 @@ function coreTicks() {
 
 /**
  * Starts a CPU sample; `end()` returns, over the interval, each watched
- * process's CPU as a fraction of one core ({ name: 0..1 }) and each core's
- * busy fraction ({ cores: { 0: 0..1, 1: ... } }).
+ * process's CPU as a fraction of one core ({ name: 0..1 }), the CPU of this
+ * process's children that exited in it ({ children }: wrk, once reaped), and
+ * each core's busy fraction ({ cores: { 0: 0..1, 1: ... } }).
  */
 export function cpuSample(pids) {
   const t0 = performance.now();
   const p0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processTicks(pid)]));
+  const k0 = processTicks(process.pid, true);
   const c0 = coreTicks();
   return {
     end() {
       const seconds = (performance.now() - t0) / 1000;
       const c1 = coreTicks();
-      const out = { cores: {} };
+      const out = { seconds, cores: {}, children: (processTicks(process.pid, true) - k0) / TICKS_PER_S / seconds };
       for (const [k, pid] of Object.entries(pids)) out[k] = (processTicks(pid) - p0[k]) / TICKS_PER_S / seconds;
       for (const [n, c] of Object.entries(c1)) {
         const d = c.total - c0[n].total;

@@ -1,0 +1,78 @@
+// What is measured: the contenders, the requests they get, and the workerd
+// services that run them. Shared by bench/run.mjs and bench/profile.mjs.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT, workerdService } from './stack.mjs';
+
+// What (b) and (c) send. Real reCAPTCHA tokens are long; the worker scans
+// the whole header / cookie, so the benchmark sends tokens of a real size.
+export const TOKEN_BODY = `03AFcWeA${'x7Qz9Lm2Kp4Rt6Vw8Yb1Nd3Fh5Jk'.repeat(12)}`; // 368 characters
+const SESSION_ID = 'sess0123456789ab';
+export const COOKIE = `_ga=GA1.1.1234567890.1700000000; theme=dark; recaptcha-cf-t=${TOKEN_BODY}:U=${SESSION_ID}; cart=3`;
+
+/** The stand-in's project and key, as this worker and baseline 2 are configured. */
+export const API = { project: 'bench', key: 'bench-key' };
+
+/**
+ * server: which workerd service runs it; mode / path: what bench/load.lua
+ * sends; record: match responses with annotate calls; baseline: what its
+ * ratios are against.
+ */
+export const CONTENDERS = [
+  { key: 'base1', label: 'baseline 1: JS pass-through', server: 'base1', mode: 'none', path: '/' },
+  { key: 'a', label: '(a) this worker, no token', server: 'worker', mode: 'none', path: '/', baseline: 'base1' },
+  { key: 'b', label: '(b) this worker, session cookie, no outcome', server: 'worker', mode: 'cookie', path: '/', baseline: 'base1' },
+  { key: 'base2', label: 'baseline 2: JS pass-through + side call', server: 'base2', mode: 'token', path: '/outcome', record: true },
+  { key: 'c', label: '(c) this worker, token + outcome: annotate', server: 'worker', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
+];
+/** Fixed-rate groups: a contender runs at the same rate as its baseline. */
+export const GROUPS = [['base1', 'a', 'b'], ['base2', 'c']];
+
+/** bench/load.lua's environment for one run of contender `c`. */
+export function loadEnv(c, { tag, rate = 0, record = '' }) {
+  return { BENCH_MODE: c.mode, BENCH_PATH: c.path, BENCH_RATE: String(rate), BENCH_TAG: tag, BENCH_RECORD: record, BENCH_COOKIE: COOKIE, BENCH_TOKEN: TOKEN_BODY };
+}
+
+/**
+ * Copies build/ into dir/build, so a rebuild during the run changes nothing
+ * mid-way; returns that directory.
+ */
+export function snapshotBuild(dir) {
+  const build = path.join(ROOT, 'build');
+  for (const f of ['index.js', 'index_bg.wasm']) {
+    if (!fs.existsSync(path.join(build, f))) throw new Error(`build/${f} is missing: run scripts/build.sh`);
+  }
+  const snap = path.join(dir, 'build');
+  fs.mkdirSync(path.join(snap, 'worker'), { recursive: true });
+  for (const f of ['index.js', 'index_bg.wasm', 'worker/shim.mjs']) {
+    if (fs.existsSync(path.join(build, f))) fs.copyFileSync(path.join(build, f), path.join(snap, f));
+  }
+  return snap;
+}
+
+/** The three workerd services (not started): base1, base2 and worker (this worker, from `snap`). */
+export function services({ dir, cpu, originUrl, standIn, snap }) {
+  const js = (file) => [{ name: path.basename(file), file: path.join(ROOT, file), type: 'esModule' }];
+  return {
+    base1: workerdService({
+      name: 'baseline1', dir, cpu,
+      modules: js('bench/workers/passthrough.js'),
+      bindings: { ORIGIN_URL: originUrl },
+    }),
+    base2: workerdService({
+      name: 'baseline2', dir, cpu,
+      modules: js('bench/workers/passthrough-side-call.js'),
+      bindings: { ORIGIN_URL: originUrl, ANNOTATE_BASE: `${standIn}/v1/projects/${API.project}/assessments`, API_KEY: API.key },
+    }),
+    worker: workerdService({
+      name: 'worker', dir, cpu,
+      modules: [
+        { name: 'index.js', file: path.join(snap, 'index.js'), type: 'esModule' },
+        { name: 'index_bg.wasm', file: path.join(snap, 'index_bg.wasm'), type: 'wasm' },
+      ],
+      // Direct mode (no queue binding), as the issue's scenario (c) describes.
+      bindings: { ORIGIN_URL: originUrl, RECAPTCHA_PROJECT_ID: API.project, RECAPTCHA_API_BASE: standIn, RECAPTCHA_API_KEY: API.key },
+    }),
+  };
+}

@@ -1,0 +1,115 @@
+// Where a contender's CPU goes: runs it in workerd (same setup as
+// bench/run.mjs) with the V8 inspector on, samples it with the DevTools
+// CPU profiler while wrk drives it at fixed concurrency, and prints the
+// functions by self time and by inclusive time (JS and wasm alike: the
+// wasm keeps its name section, so Rust functions show by name).
+//
+//   node bench/profile.mjs [--scenario a|b|c|base1|base2] [--seconds 10] [--top 25] [--interval-us 100]
+//
+// The inspector slows workerd down; compare shares between contenders, not
+// the absolute rates. Needs node's WebSocket (--experimental-websocket on
+// node 20; this script re-executes itself with it when missing).
+
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createGoogleApi } from '../local/google-api.mjs';
+import { freePort } from '../local/worker.mjs';
+import { API, CONTENDERS, loadEnv, services as makeServices, snapshotBuild } from './contenders.mjs';
+import { runWrk, startNginx } from './stack.mjs';
+
+if (typeof WebSocket === 'undefined') {
+  const r = spawnSync(process.execPath, ['--experimental-websocket', '--no-warnings', ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : dflt; };
+const scenario = opt('scenario', 'a');
+const seconds = Number(opt('seconds', 10));
+const top = Number(opt('top', 25));
+const intervalUs = Number(opt('interval-us', 100));
+const runtimeCpu = Number(process.env.RUNTIME_CPU ?? 0);
+const clientCpu = Number(process.env.CLIENT_CPU ?? 1);
+const c = CONTENDERS.find((x) => x.key === scenario);
+if (!c) throw new Error(`unknown scenario ${scenario}: one of ${CONTENDERS.map((x) => x.key).join(', ')}`);
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'annotate-profile-'));
+process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+spawnSync('taskset', ['-a', '-p', '-c', String(clientCpu), String(process.pid)], { stdio: 'ignore' });
+
+const api = createGoogleApi(API);
+const standIn = `http://127.0.0.1:${await api.listen()}`;
+const origin = await startNginx({ dir, cpu: clientCpu });
+const svc = makeServices({ dir, cpu: runtimeCpu, originUrl: origin.url, standIn, snap: snapshotBuild(dir) })[c.server];
+const inspectorPort = await freePort();
+const server = await svc.start([`--inspector-addr=127.0.0.1:${inspectorPort}`]);
+await server.ready();
+
+let n = 0;
+const load = (secs) => runWrk({ url: server.url, cpu: clientCpu, connections: 8, seconds: secs, env: loadEnv(c, { tag: `p${String(++n).padStart(3, '0')}` }) });
+await load(3); // warm-up: JIT tiers, connection pools
+
+// The DevTools protocol over the inspector's WebSocket.
+const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json();
+const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
+await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+let nextId = 0;
+const pending = new Map();
+ws.onmessage = (m) => {
+  const msg = JSON.parse(m.data);
+  if (msg.id !== undefined && pending.has(msg.id)) { pending.get(msg.id)(msg); pending.delete(msg.id); }
+};
+const send = (method, params = {}) => new Promise((resolve, reject) => {
+  const id = ++nextId;
+  pending.set(id, (msg) => (msg.error ? reject(new Error(`${method}: ${msg.error.message}`)) : resolve(msg.result)));
+  ws.send(JSON.stringify({ id, method, params }));
+});
+
+await send('Profiler.enable');
+await send('Profiler.setSamplingInterval', { interval: intervalUs });
+await send('Profiler.start');
+const r = await load(seconds);
+const { profile } = await send('Profiler.stop');
+ws.close();
+await server.stop();
+await origin.stop();
+await api.close();
+
+// Self and inclusive samples per function (a function counted once per
+// sample however deep it recurs).
+const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+const parent = new Map();
+for (const node of profile.nodes) for (const ch of node.children ?? []) parent.set(ch, node.id);
+const name = (node) => {
+  const f = node.callFrame;
+  const where = f.url ? (f.url.startsWith('wasm') ? ' [wasm]' : ` [${path.basename(f.url)}]`) : '';
+  return `${f.functionName || '(anonymous)'}${where}`;
+};
+const self = new Map();
+const inclusive = new Map();
+for (const id of profile.samples) {
+  let node = byId.get(id);
+  const nm = name(node);
+  self.set(nm, (self.get(nm) ?? 0) + 1);
+  const seen = new Set();
+  while (node) {
+    const k = name(node);
+    if (!seen.has(k)) { seen.add(k); inclusive.set(k, (inclusive.get(k) ?? 0) + 1); }
+    node = byId.get(parent.get(node.id));
+  }
+}
+const total = profile.samples.length;
+const idle = (self.get('(idle)') ?? 0);
+const busy = total - idle;
+const show = (title, map) => {
+  console.log(`\n${title} (% of busy samples)`);
+  for (const [k, v] of [...map].filter(([k]) => k !== '(idle)' && k !== '(root)').sort((x, y) => y[1] - x[1]).slice(0, top)) {
+    console.log(`${(100 * v / busy).toFixed(1).padStart(6)}%  ${k.length > 140 ? `${k.slice(0, 137)}...` : k}`);
+  }
+};
+console.log(`scenario ${c.key} (${c.label}): ${(r.requests / (r.duration_us / 1e6)).toFixed(0)} req/s under the profiler, ` +
+  `${total} samples every ${intervalUs} µs, ${(100 * busy / total).toFixed(0)}% busy`);
+show('self time', self);
+show('inclusive time', inclusive);
