@@ -39,10 +39,12 @@ export function freePort() {
 /**
  * Starts `wrangler dev` on the already built worker (or another script: `main`).
  * vars: [vars] values; secrets: written to .dev.vars (wrangler prints them as hidden);
- * config: more wrangler config (queues, ...).
+ * config: more wrangler config (queues, ...);
+ * extraWorkers: [{ name, main, config }] run in the same session (`-c` each),
+ * e.g. a queue consumer that observes what this worker sends.
  * Returns { url, logs, lines(), waitForLog(pred), stop() }.
  */
-export async function startWorker({ vars = {}, secrets = {}, port, onLine, main = path.join(ROOT, 'build', 'index.js'), config = {} } = {}) {
+export async function startWorker({ vars = {}, secrets = {}, port, onLine, main = path.join(ROOT, 'build', 'index.js'), config = {}, extraWorkers = [] } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'annotate-edge-'));
   if (!fs.existsSync(main)) throw new Error('build/index.js is missing: run scripts/build.sh first');
   fs.writeFileSync(path.join(dir, 'wrangler.json'), JSON.stringify({
@@ -55,11 +57,17 @@ export async function startWorker({ vars = {}, secrets = {}, port, onLine, main 
   fs.writeFileSync(path.join(dir, '.dev.vars'),
     Object.entries(secrets).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(''));
 
+  const extraConfigs = extraWorkers.flatMap((w) => {
+    const file = path.join(dir, `${w.name}.json`);
+    fs.writeFileSync(file, JSON.stringify({ compatibility_date: '2026-04-01', ...w }, null, 2));
+    return ['-c', file];
+  });
+
   port ??= await freePort();
   const inspector = await freePort();
   const wrangler = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
   const child = spawn(wrangler, [
-    'dev', '--config', path.join(dir, 'wrangler.json'),
+    'dev', '--config', path.join(dir, 'wrangler.json'), ...extraConfigs,
     '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
     '--show-interactive-dev-session=false', '--log-level', 'log',
   ], {
