@@ -214,6 +214,15 @@ impl Config {
 fn api_target(get: &impl Fn(&str) -> Option<String>) -> Result<ApiTarget, Vec<ConfigError>> {
     let mut errors = Vec::new();
     let base = base_url(get(API_BASE).as_deref().unwrap_or(DEFAULT_API_BASE), true)
+        .and_then(|b| {
+            // The key travels in the query: over plain HTTP anyone on the path
+            // reads it. Plain HTTP is only for a stand-in on this machine.
+            if b.starts_with("http://") && !is_loopback(&b["http://".len()..]) {
+                Err(format!("{b:?} must use https (http only for a loopback stand-in): the API key travels in the URL"))
+            } else {
+                Ok(b)
+            }
+        })
         .map_err(|why| errors.push(ConfigError::new(API_BASE, why)));
     let project = match get(PROJECT_ID) {
         None => Err(ConfigError::new(PROJECT_ID, "required but not set")),
@@ -327,6 +336,20 @@ fn is_project_id(s: &str) -> bool {
     (1..=128).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.:_".contains(&b))
+}
+
+/// Whether a validated base URL's authority (`host[:port]/...`) is this
+/// machine: `localhost`, `127.0.0.0/8` or `[::1]`.
+fn is_loopback(rest: &str) -> bool {
+    let authority = rest.split('/').next().unwrap_or("");
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next() == Some("::1");
+    }
+    let host = authority.split(':').next().unwrap_or("");
+    host.eq_ignore_ascii_case("localhost")
+        || host.strip_prefix("127.").is_some_and(|r| {
+            r.split('.').count() == 3 && r.split('.').all(|o| o.parse::<u8>().is_ok())
+        })
 }
 
 /// `http(s)://host[:port][/path]` with no user info, query or fragment,
@@ -549,6 +572,41 @@ mod tests {
         let mut vars = GOOD.to_vec();
         vars.push((ASSESSMENT_ID_HEADER, ""));
         assert_eq!(parse(&vars).assessment_id_header, None);
+    }
+
+    #[test]
+    fn the_api_base_must_be_https_unless_it_is_this_machine() {
+        let with_base = |b: &str| {
+            let mut vars = GOOD.to_vec();
+            vars.push((API_BASE, b));
+            parse(&vars).api
+        };
+        for ok in [
+            "https://recaptchaenterprise.googleapis.com",
+            "https://proxy.example/google",
+            "http://127.0.0.1:8788",
+            "http://127.9.9.9",
+            "http://localhost:1",
+            "http://[::1]:8788",
+        ] {
+            assert!(with_base(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://recaptchaenterprise.googleapis.com",
+            "http://10.0.0.1",
+            "http://127.0.0.1.example.com",
+            "http://localhost.example",
+            "http://[::2]",
+            "http://127.0.0",
+        ] {
+            let errors = with_base(bad).unwrap_err();
+            assert_eq!(errors[0].var, API_BASE, "{bad}");
+            assert!(
+                errors[0].to_string().contains("must use https"),
+                "{bad}: {}",
+                errors[0]
+            );
+        }
     }
 
     #[test]

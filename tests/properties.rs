@@ -205,7 +205,7 @@ fn json_outcome_strategy() -> impl Strategy<Value = Value> {
 
 /// `http(s)://host[:port][/path]`, sometimes invalid.
 fn api_base_strategy() -> impl Strategy<Value = String> {
-    "(http|https|HTTP|ftp)://[a-z0-9.-]{1,12}(:[0-9]{1,6})?(/[a-z0-9._~-]{0,6}){0,2}/?"
+    "(https|HTTPS|http|ftp)://([a-z0-9.-]{1,12}|127\\.0\\.0\\.1|localhost|\\[::1\\])(:[0-9]{1,6})?(/[a-z0-9._~-]{0,6}){0,2}/?"
 }
 
 /// Randomises the case of ASCII letters.
@@ -334,8 +334,8 @@ proptest! {
     #[test]
     fn an_annotate_url_holds_only_the_configured_base_project_id_and_key(
         base in api_base_strategy(),
-        project in ".{1,30}",
-        key in ".{1,50}",
+        project in prop_oneof!["[a-z][a-z0-9-]{4,28}[a-z0-9]", "[a-z.]{3,10}:[a-z0-9:._-]{1,20}", ".{1,30}"],
+        key in prop_oneof!["[!-~]{1,60}", ".{1,50}"],
         id in id_strategy(),
     ) {
         let c = Config::parse(|name| match name {
