@@ -92,6 +92,43 @@ api_enum! {
     }
 }
 
+/// `transactionEvent.value`: a JSON number exactly as the origin wrote it.
+/// Kept as text so Google parses the origin's digits itself: a round trip
+/// through `f64` can change a number (serde_json's fast parser is 1 ULP off
+/// for some inputs, found by fuzzing), and the text costs no float code.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Amount(String);
+
+impl Amount {
+    /// A finite JSON number (`-12.5`, `1e3`); anything else is `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let t = text.trim();
+        let json_number = t
+            .strip_prefix('-')
+            .unwrap_or(t)
+            .starts_with(|c: char| c.is_ascii_digit())
+            && t.bytes()
+                .all(|b| b.is_ascii_digit() || b"-+.eE".contains(&b))
+            && serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok();
+        // `f64::from_str` accepts every JSON number; infinite means it is
+        // out of the range Google's double can hold.
+        (json_number && t.parse::<f64>().is_ok_and(f64::is_finite)).then(|| Self(t.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for Amount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Valid JSON by construction (checked in `parse`): written verbatim.
+        serde_json::value::RawValue::from_string(self.0.clone())
+            .map_err(serde::ser::Error::custom)?
+            .serialize(s)
+    }
+}
+
 /// `transactionEvent`: a payment lifecycle event.
 #[derive(Clone, Debug, PartialEq, Serialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -101,7 +138,7 @@ pub struct TransactionEvent {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<f64>,
+    pub value: Option<Amount>,
     /// RFC 3339, validated by [`is_rfc3339`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_time: Option<String>,
@@ -249,7 +286,7 @@ mod tests {
             transaction_event: Some(TransactionEvent {
                 event_type: Some(TransactionEventType::Chargeback),
                 reason: Some("6005".into()),
-                value: Some(12.5),
+                value: Amount::parse("12.5"),
                 event_time: Some("2026-11-01T10:00:00Z".into()),
             }),
             phone_authentication_event: Some(PhoneAuthenticationEvent {
@@ -262,6 +299,26 @@ mod tests {
             a.to_json(),
             r#"{"transactionEvent":{"eventType":"CHARGEBACK","reason":"6005","value":12.5,"eventTime":"2026-11-01T10:00:00Z"},"phoneAuthenticationEvent":{"phoneNumber":"+15551234567"}}"#
         );
+    }
+
+    #[test]
+    fn amounts_are_finite_json_numbers_kept_as_written() {
+        for ok in [
+            "0",
+            "-0",
+            "12.5",
+            "19.99",
+            "1e3",
+            "-1.5E-7",
+            "3.3333333333333334e+31",
+        ] {
+            assert_eq!(Amount::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in [
+            "", "-", "1.", ".5", "01", "+1", "1e", "0x10", "NaN", "inf", "1e400", "1_000", "\"1\"",
+        ] {
+            assert_eq!(Amount::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -70,8 +70,9 @@ pub fn check_annotation(a: &Annotation) {
                 || t.event_time.is_some(),
             "empty transactionEvent accepted"
         );
-        if let Some(v) = t.value {
-            assert!(v.is_finite(), "transactionEvent.value {v}");
+        if let Some(v) = &t.value {
+            let n: f64 = v.as_str().parse().expect("transactionEvent.value is a number");
+            assert!(n.is_finite(), "transactionEvent.value {v:?}");
         }
         if let Some(time) = &t.event_time {
             assert!(is_rfc3339(time), "{time:?}");

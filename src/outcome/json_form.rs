@@ -5,11 +5,12 @@
 //! are errors, and enum names are case-sensitive.
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::Outcome;
 use crate::annotation::{
-    is_e164, is_rfc3339, Annotation, Label, PhoneAuthenticationEvent, Reason, TransactionEvent,
-    TransactionEventType, DEPRECATED_LABELS,
+    is_e164, is_rfc3339, Amount, Annotation, Label, PhoneAuthenticationEvent, Reason,
+    TransactionEvent, TransactionEventType, DEPRECATED_LABELS,
 };
 use crate::assessment_id::AssessmentId;
 use crate::error::{snippet, OutcomeError};
@@ -34,7 +35,8 @@ struct Raw {
 struct RawTransactionEvent {
     event_type: Option<String>,
     reason: Option<String>,
-    value: Option<f64>,
+    /// Checked as a number in `transaction_event`, then kept as written.
+    value: Option<Box<RawValue>>,
     event_time: Option<String>,
 }
 
@@ -164,7 +166,17 @@ fn transaction_event(raw: RawTransactionEvent) -> Result<TransactionEvent, Outco
     Ok(TransactionEvent {
         event_type,
         reason: raw.reason,
-        value: raw.value,
+        value: raw
+            .value
+            .map(|v| {
+                Amount::parse(v.get()).ok_or_else(|| {
+                    invalid(
+                        "transactionEvent.value",
+                        format!("{} is not a finite number", snippet(v.get())),
+                    )
+                })
+            })
+            .transpose()?,
         event_time: time("transactionEvent.eventTime", raw.event_time)?,
     })
 }
