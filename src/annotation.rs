@@ -100,19 +100,12 @@ api_enum! {
 pub struct Amount(String);
 
 impl Amount {
-    /// A finite JSON number (`-12.5`, `1e3`); anything else is `None`.
+    /// A JSON number (`-12.5`, `1e3`) of magnitude below 1e308, so that it
+    /// is finite as Google's double; anything else is `None`. Checked by
+    /// hand: parsing it as `f64` would link 20 KB of float code for a check.
     pub fn parse(text: &str) -> Option<Self> {
-        let t = text.trim();
-        let json_number = t
-            .strip_prefix('-')
-            .unwrap_or(t)
-            .starts_with(|c: char| c.is_ascii_digit())
-            && t.bytes()
-                .all(|b| b.is_ascii_digit() || b"-+.eE".contains(&b))
-            && serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok();
-        // `f64::from_str` accepts every JSON number; infinite means it is
-        // out of the range Google's double can hold.
-        (json_number && t.parse::<f64>().is_ok_and(f64::is_finite)).then(|| Self(t.to_owned()))
+        let magnitude = json_number_magnitude(text)?;
+        (magnitude < 308).then(|| Self(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -127,6 +120,58 @@ impl Serialize for Amount {
             .map_err(serde::ser::Error::custom)?
             .serialize(s)
     }
+}
+
+/// The decimal exponent of a JSON number's leading digit (`0` for zero and
+/// for `1.5`, `2` for `123`, `-3` for `0.001`), or `None` if `text` is not
+/// exactly one JSON number (RFC 8259 section 6).
+fn json_number_magnitude(text: &str) -> Option<i64> {
+    let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = text.strip_prefix('-').unwrap_or(text);
+    let int_len = digits(rest);
+    let (int, rest) = rest.split_at(int_len);
+    if int.is_empty() || (int.len() > 1 && int.starts_with('0')) {
+        return None;
+    }
+    let (frac, rest) = match rest.strip_prefix('.') {
+        Some(r) => {
+            let n = digits(r);
+            (n > 0).then_some(())?;
+            r.split_at(n)
+        }
+        None => ("", rest),
+    };
+    let exp: i64 = match rest.strip_prefix(['e', 'E']) {
+        Some(r) => {
+            let (negative, r) = match r.strip_prefix(['+', '-']) {
+                Some(d) => (r.starts_with('-'), d),
+                None => (false, r),
+            };
+            if r.is_empty() || digits(r) != r.len() {
+                return None;
+            }
+            // Saturates: an exponent beyond i32 is out of range either way.
+            let e = r
+                .bytes()
+                .fold(0i64, |e, b| (e * 10 + i64::from(b - b'0')).min(1 << 32));
+            if negative {
+                -e
+            } else {
+                e
+            }
+        }
+        None if rest.is_empty() => 0,
+        None => return None,
+    };
+    let leading = if int != "0" {
+        int.len() as i64 - 1
+    } else {
+        match frac.bytes().position(|b| b != b'0') {
+            Some(k) => -(k as i64) - 1,
+            None => return Some(0), // zero, whatever the exponent
+        }
+    };
+    Some(leading + exp)
 }
 
 /// `transactionEvent`: a payment lifecycle event.

@@ -5,7 +5,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use proptest::prelude::*;
-use recaptcha_annotate_edge::annotation::{Label, Reason};
+use recaptcha_annotate_edge::annotation::{Amount, Label, Reason};
 use recaptcha_annotate_edge::assessment_id::AssessmentId;
 use recaptcha_annotate_edge::batch::{self, Format};
 use recaptcha_annotate_edge::config::Config;
@@ -305,6 +305,19 @@ proptest! {
         if let Ok(o) = outcome::parse(&header) {
             let body: Value = serde_json::from_str(&o.annotation.to_json()).unwrap();
             prop_assert_eq!(google_schema_violation(&body), None, "from {:?}", header);
+        }
+    }
+
+    #[test]
+    fn an_amount_is_a_finite_json_number_kept_verbatim(text in r"-?[0-9]{0,3}(\.[0-9]{0,3})?([eE][+-]?[0-9]{0,4})?|[ -~]{0,12}") {
+        if let Some(a) = Amount::parse(&text) {
+            prop_assert_eq!(a.as_str(), text.as_str());
+            prop_assert!(serde_json::from_str::<Value>(&text).is_ok_and(|v| v.is_number()), "{}", text);
+            prop_assert!(text.parse::<f64>().is_ok_and(f64::is_finite), "{}", text);
+        } else if let Ok(v) = text.parse::<f64>() {
+            // Refused only if it is not JSON's grammar or is too large.
+            let json = serde_json::from_str::<Value>(&text).is_ok_and(|v| v.is_number());
+            prop_assert!(!json || v.abs() >= 1e308, "{} refused", text);
         }
     }
 
