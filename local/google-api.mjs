@@ -5,13 +5,30 @@
 // AnnotateAssessmentRequest (unknown fields, unknown enum names and wrong
 // types are 400s), errors use Google's envelope, success is `{}`. Every call
 // is recorded. It can be told to fail the next calls (503, 429 with
-// Retry-After, 400...) so retries can be watched.
+// Retry-After, 400...) so retries can be watched, and to misbehave for the
+// fault tests:
+//   failNext(status, times, retryAfter, body)
+//                       `body` (string or Buffer) replaces Google's error
+//                       envelope: garbage such as HTML, a huge or non-UTF-8
+//                       body; with status 200 it is a garbled success
+//   hangNext(times)     read the call, then never answer it (recorded with
+//                       status null; `aborted` once the caller gives up)
+//   failRandomly(ratio, seed, status = 503)
+//                       each later call fails with probability `ratio`, drawn
+//                       in arrival order from a PRNG seeded with `seed`: the
+//                       same calls get the same answers on every run; ratio 0
+//                       turns it off
+//   refuseFor(ms)       close the port (connections refused), listen again on
+//                       the same port after `ms`; resolves once back (JS only:
+//                       a control endpoint cannot close its own port)
 //
 //   node local/google-api.mjs [--port 8788] [--project demo-project] [--key demo-key]
 //
 // Control endpoints (not part of Google's API):
 //   GET  /__stand-in/calls           recorded calls, oldest first
-//   POST /__stand-in/fail            {"status":503,"times":2,"retryAfter":1}
+//   POST /__stand-in/fail            {"status":503,"times":2,"retryAfter":1}, or
+//                                    {"times":1,"hang":true}, or {"status":500,"body":"<html>"}
+//   POST /__stand-in/random          {"ratio":0.3,"seed":42,"status":503}
 //   POST /__stand-in/reset           forget calls and pending failures
 
 import http from 'node:http';
@@ -107,22 +124,42 @@ export function validateBody(text) {
   return annotateRequest(body);
 }
 
+/** A small seeded PRNG (mulberry32): uniform in [0, 1), the same sequence for the same seed. */
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 const PATH = /^\/v1\/projects\/([^/]+)\/assessments\/([^/]+):annotate$/;
 
 export function createGoogleApi({ project = 'demo-project', key = 'demo-key', log = () => {} } = {}) {
   const calls = [];
-  let failures = [];
+  let failures = []; // { status, retryAfter, body } or { hang: true }, one per next call
   let outage = null; // { until, status, retryAfter }: every call fails until then
+  let random = null; // { ratio, status, next }: failRandomly's draw
   const poisoned = new Map(); // assessment -> status it always gets
 
   // One implementation each, for the JS API below and the control endpoints.
-  const failNext = (status, times = 1, retryAfter) => {
-    failures = Array.from({ length: times }, () => ({ status, retryAfter }));
+  const failNext = (status, times = 1, retryAfter, body) => {
+    failures = Array.from({ length: times }, () => ({ status, retryAfter, body }));
+  };
+  const hangNext = (times = 1) => {
+    failures = Array.from({ length: times }, () => ({ hang: true }));
+  };
+  const failRandomly = (ratio, seed = 1, status = 503) => {
+    random = ratio > 0 ? { ratio, status, next: mulberry32(seed) } : null;
   };
   const reset = () => {
     calls.length = 0;
     failures = [];
     outage = null;
+    random = null;
     poisoned.clear();
   };
   const errorBody = (code, message) => ({ error: { code, message, status: STATUS[code] ?? 'UNKNOWN' } });
@@ -143,9 +180,15 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
       res.setHeader('cache-control', 'no-store');
       if (req.method === 'GET' && url.pathname === '/__stand-in/calls') return send(200, calls);
       if (req.method === 'POST' && url.pathname === '/__stand-in/fail') {
-        const { status = 503, times = 1, retryAfter } = JSON.parse(text || '{}');
-        failNext(status, times, retryAfter);
+        const { status = 503, times = 1, retryAfter, body, hang } = JSON.parse(text || '{}');
+        if (hang) hangNext(times);
+        else failNext(status, times, retryAfter, body);
         return send(200, { pending: failures.length });
+      }
+      if (req.method === 'POST' && url.pathname === '/__stand-in/random') {
+        const { ratio = 0, seed = 1, status = 503 } = JSON.parse(text || '{}');
+        failRandomly(ratio, seed, status);
+        return send(200, { ratio });
       }
       if (req.method === 'POST' && url.pathname === '/__stand-in/reset') {
         reset();
@@ -157,6 +200,7 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
     const call = {
       at: new Date().toISOString(),
       method: req.method,
+      target: req.url, // the raw request target: path and query as sent
       path: url.pathname,
       contentType: req.headers['content-type'] ?? null,
       keyValid: url.searchParams.get('key') === key,
@@ -192,11 +236,32 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
       return fail(outage.status, `Injected outage ${outage.status}`, retryAfterHeader(outage.retryAfter));
     }
     const failure = failures.shift();
+    if (failure?.hang) {
+      // Accepted and read, never answered: only the caller's timeout ends it.
+      call.status = null;
+      call.hung = true;
+      calls.push(call);
+      log(call);
+      res.on('close', () => { call.aborted = true; });
+      return undefined;
+    }
+    if (failure?.body !== undefined) {
+      call.status = failure.status;
+      call.response = Buffer.isBuffer(failure.body) ? `<${failure.body.length} bytes>` : failure.body.slice(0, 200);
+      calls.push(call);
+      log(call);
+      res.writeHead(failure.status, { 'content-type': 'text/html; charset=UTF-8', ...retryAfterHeader(failure.retryAfter) });
+      return res.end(failure.body);
+    }
     if (failure) {
       return fail(failure.status, `Injected failure ${failure.status}`, retryAfterHeader(failure.retryAfter));
     }
+    if (random && random.next() < random.ratio) {
+      return fail(random.status, `Injected random failure ${random.status}`);
+    }
     return finish(200, {});
   });
+  const life = lifecycle(server);
 
   return {
     server,
@@ -204,6 +269,15 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
     /** Calls answered so far, optionally only those for one assessment. */
     callsFor: (assessment) => calls.filter((c) => c.assessment === assessment),
     failNext,
+    hangNext,
+    failRandomly,
+    /** Connections are refused for `ms`, then accepted again on the same port. */
+    async refuseFor(ms) {
+      const { port } = server.address();
+      await life.close();
+      await new Promise((r) => setTimeout(r, ms));
+      await life.listen(port);
+    },
     /** Every call fails with `status` for the next `ms` milliseconds. */
     failFor(ms, status = 503, retryAfter) {
       outage = { until: Date.now() + ms, status, retryAfter };
@@ -213,7 +287,7 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
       poisoned.set(assessment, status);
     },
     reset,
-    ...lifecycle(server),
+    ...life,
   };
 }
 

@@ -2,13 +2,26 @@
 //
 //   node local/origin.mjs [--port 8080] [--www www]
 //
+// createOrigin({ httpOptions }) passes node:http server options through (the
+// bad-input tests raise maxHeaderSize to the platform's 128 KB of headers, and
+// use insecureHTTPParser to see control characters the worker forwards).
+//
 // Routes:
 //   POST /login        form or JSON {"password"}: "correct horse" is right.
 //                      Sets X-Recaptcha-Outcome the way a real backend would.
 //   ANY  /echo         what the origin received: method, path, headers, body hash
 //   ANY  /respond      a response shaped by the query: status, outcome (header
 //                      value), location, cookie and header=Name:value (both
-//                      repeatable), body, repeat
+//                      repeatable), body, repeat; and for fault tests:
+//                      delay=ms     wait before answering (a slow origin)
+//                      bytes=n      a body of n random bytes, streamed, its
+//                                   hash in X-Body-Sha256
+//                      reset=before the connection is reset (RST) unanswered
+//                      reset=mid    headers and half the body (of a stated
+//                                   Content-Length), then a reset
+//                      raw=b64url   these bytes as the whole response, then
+//                                   close (what no header API lets a backend
+//                                   send: control characters, invalid UTF-8)
 //   POST /checkout     pays an order; annotates it with a JSON-form outcome
 //   POST /orders/:id/chargeback
 //                      a late event for the order's assessment: sent by this
@@ -36,14 +49,14 @@ async function readBody(req) {
   return Buffer.concat(chunks);
 }
 
-export function createOrigin({ www, standIn } = {}) {
+export function createOrigin({ www, standIn, httpOptions = {} } = {}) {
   const orders = new Map(); // order id -> assessment ID seen at checkout
   let batchEndpoint = null; // { url, token } of the worker's late-annotation endpoint
   const json = (res, status, body, headers = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
     res.end(JSON.stringify(body));
   };
-  const server = http.createServer(async (req, res) => {
+  const server = http.createServer(httpOptions, async (req, res) => {
     const url = new URL(req.url, 'http://origin');
     const body = await readBody(req);
 
@@ -60,6 +73,9 @@ export function createOrigin({ www, standIn } = {}) {
 
     if (url.pathname === '/respond') {
       const q = url.searchParams;
+      if (q.has('delay')) await new Promise((r) => setTimeout(r, Number(q.get('delay'))));
+      if (q.get('reset') === 'before') return req.socket.resetAndDestroy();
+      if (q.has('raw')) return req.socket.end(Buffer.from(q.get('raw'), 'base64url'));
       const headers = [['content-type', 'text/plain']];
       if (q.has('outcome')) headers.push([OUTCOME, q.get('outcome')]);
       if (q.has('location')) headers.push(['location', q.get('location')]);
@@ -68,8 +84,29 @@ export function createOrigin({ www, standIn } = {}) {
         const i = h.indexOf(':');
         headers.push([h.slice(0, i).trim(), h.slice(i + 1).trim()]);
       }
+      let payload = Buffer.from((q.get('body') ?? '').repeat(Number(q.get('repeat') ?? 1)));
+      if (q.has('bytes')) {
+        payload = crypto.randomBytes(Number(q.get('bytes')));
+        headers.push(['x-body-sha256', crypto.createHash('sha256').update(payload).digest('hex')]);
+      }
+      if (q.get('reset') === 'mid') {
+        headers.push(['content-length', String(payload.length)]);
+        res.writeHead(Number(q.get('status') ?? 200), headers.flat());
+        // Flushed before the reset, so the worker has the head and half the body.
+        return res.write(payload.subarray(0, payload.length >> 1), () => setTimeout(() => req.socket.resetAndDestroy(), 50));
+      }
       res.writeHead(Number(q.get('status') ?? 200), headers.flat());
-      return res.end((q.get('body') ?? '').repeat(Number(q.get('repeat') ?? 1)));
+      // Streamed in 64 KiB writes, as a real backend would send a large body.
+      for (let i = 0; i < payload.length; i += 65536) {
+        if (!res.write(payload.subarray(i, i + 65536))) {
+          await new Promise((r) => {
+            const done = () => { res.off('drain', done); res.off('close', done); r(); };
+            res.on('drain', done);
+            res.on('close', done);
+          });
+        }
+      }
+      return res.end();
     }
 
     if (url.pathname === '/login' && req.method === 'POST') {

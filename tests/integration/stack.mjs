@@ -18,10 +18,12 @@ export function newId() {
   return `${prefix}${counter.toString(36).padStart(7, '0')}`;
 }
 
-export async function startStack({ vars = {}, secrets, originDown = false, apiDown = false, config } = {}) {
+/** originOptions: passed to createOrigin (e.g. httpOptions for bigger headers);
+ *  extraWorkers: more workers in the same wrangler session (see startWorker). */
+export async function startStack({ vars = {}, secrets, originDown = false, apiDown = false, config, originOptions, extraWorkers } = {}) {
   const api = createGoogleApi({ project: PROJECT, key: API_KEY });
   const apiPort = await api.listen();
-  const origin = createOrigin();
+  const origin = createOrigin(originOptions);
   const originPort = await origin.listen();
   if (originDown) await origin.close();
   if (apiDown) await api.close();
@@ -34,10 +36,12 @@ export async function startStack({ vars = {}, secrets, originDown = false, apiDo
     },
     secrets: secrets ?? { RECAPTCHA_API_KEY: API_KEY },
     config,
+    extraWorkers,
   });
   const responses = [];
   return {
     api,
+    origin,
     worker,
     responses,
     /** fetch through the worker; every response is kept for later checks. */
