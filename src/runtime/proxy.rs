@@ -1,6 +1,6 @@
 //! Request to the origin and response to the client, both streamed.
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::JsCast;
 use worker::{web_sys, Context, Fetch, Headers, Queue, Request, Response, Result};
 
 use super::{deliver, logger, queue, recent};
@@ -69,14 +69,15 @@ async fn forward(
             headers.set(name, id.as_str())?;
         }
     }
+    // Method and streamed body are copied from the client's request, as
+    // `new Request(url, request)` does: a RequestInit with a body throws for
+    // GET and HEAD ("cannot have a body"), so a GET with a body (legal HTTP)
+    // got a 502 and an origin_unreachable log line blaming the origin.
+    let copy = web_sys::Request::new_with_str_and_init(url, req.inner().unchecked_ref())?;
     let init = web_sys::RequestInit::new();
-    init.set_method(&req.inner().method());
     init.set_headers(&headers.0);
     init.set_redirect(web_sys::RequestRedirect::Manual);
-    if let Some(body) = req.inner().body() {
-        init.set_body(&JsValue::from(body));
-    }
-    let outgoing = web_sys::Request::new_with_str_and_init(url, &init)?;
+    let outgoing = web_sys::Request::new_with_request_and_init(&copy, &init)?;
     Fetch::Request(Request::from(outgoing)).send().await
 }
 
