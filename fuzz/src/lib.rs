@@ -71,7 +71,10 @@ pub fn check_annotation(a: &Annotation) {
             "empty transactionEvent accepted"
         );
         if let Some(v) = &t.value {
-            let n: f64 = v.as_str().parse().expect("transactionEvent.value is a number");
+            let n: f64 = v
+                .as_str()
+                .parse()
+                .expect("transactionEvent.value is a number");
             assert!(n.is_finite(), "transactionEvent.value {v:?}");
         }
         if let Some(time) = &t.event_time {
@@ -90,8 +93,9 @@ pub fn check_annotation(a: &Annotation) {
 /// the same annotation: nothing is lost or changed on the way to Google.
 pub fn check_round_trip(a: &Annotation) {
     let json = a.to_json();
-    // The body can be a few bytes longer than the header it came from (e.g.
-    // `1E2` becomes `100.0`), so one just under the limit may not fit back.
+    // The body can be a few bytes longer than the header it came from (an
+    // unpadded hashedAccountId gains its `=`s), so one just under the limit
+    // may not fit back.
     if json.len() > outcome::MAX_LEN {
         return;
     }
