@@ -4,6 +4,8 @@
 // what limited each scenario. markdown() is BENCHMARKS.md; printSummary()
 // is the console version.
 
+import { COMPATIBILITY_DATE } from './stack.mjs';
+
 const KIB = 1024;
 export const TARGETS = {
   rpsRatio: 0.9, // (a), (b) vs baseline 1 and (c) vs baseline 2
@@ -108,7 +110,7 @@ export function targets(report) {
     t.push({
       what: `(${k}) ≥ ${TARGETS.rpsRatio} × baseline 1 req/s`,
       met: conc.rpsRatio >= TARGETS.rpsRatio,
-      value: `${ratio(conc.rpsRatio)} (${fmt(conc.rps, 0)} vs ${fmt(rows['conc:base1'].rps, 0)} req/s)`,
+      value: `${ratio(conc.rpsRatio)} (${fmt(conc.rps, 0)} vs ${fmt(rows['conc:base1'].rps, 0)} req/s); workerd CPU per request ${fmt(rows['conc:base1'].cpuPerRequestUs, 0)} vs ${fmt(conc.cpuPerRequestUs, 0)} µs, i.e. ${ratio(rows['conc:base1'].cpuPerRequestUs / conc.cpuPerRequestUs)} if both were CPU-bound`,
     });
     t.push({
       what: `(${k}) p99 ≤ ${TARGETS.p99Ratio} × baseline 1`,
@@ -121,7 +123,7 @@ export function targets(report) {
   t.push({
     what: `(c) ≥ ${TARGETS.rpsRatio} × baseline 2 req/s`,
     met: cc.rpsRatio >= TARGETS.rpsRatio,
-    value: `${ratio(cc.rpsRatio)} (${fmt(cc.rps, 0)} vs ${fmt(rows['conc:base2'].rps, 0)} req/s)`,
+    value: `${ratio(cc.rpsRatio)} (${fmt(cc.rps, 0)} vs ${fmt(rows['conc:base2'].rps, 0)} req/s); workerd CPU per request ${fmt(rows['conc:base2'].cpuPerRequestUs, 0)} vs ${fmt(cc.cpuPerRequestUs, 0)} µs, i.e. ${ratio(rows['conc:base2'].cpuPerRequestUs / cc.cpuPerRequestUs)} if both were CPU-bound`,
   });
   t.push({
     what: '(c) every response annotated exactly once',
@@ -139,6 +141,17 @@ export function targets(report) {
   return t;
 }
 
+/** CPU taken by processes outside the benchmark on each core: median over the measured runs. */
+export function otherLoad(report) {
+  const runs = report.results.filter((r) => r.phase === 'conc' || r.phase === 'rate');
+  const rt = report.options.runtimeCpu;
+  const cl = report.options.clientCpu;
+  return {
+    runtime: median(runs.map((r) => Math.max(0, r.cpu.cores[rt] - r.cpu.workerd))),
+    client: median(runs.map((r) => Math.max(0, r.cpu.cores[cl] - r.cpu.nginx - r.cpu.runner - r.cpu.children))),
+  };
+}
+
 /** What limited each contender at fixed concurrency, from where the CPU went. */
 function limits(report, rows) {
   const rt = report.options.runtimeCpu;
@@ -148,13 +161,14 @@ function limits(report, rows) {
     const a = rows[`conc:${c.key}`];
     let why;
     // Order matters: a saturated runtime core is the answer even on a busy machine.
-    if (a.workerdCpu >= 0.9) {
-      why = `workerd used ${pct(a.workerdCpu)} of cpu${rt}: the runtime's core is the limit, at ${fmt(a.cpuPerRequestUs, 0)} µs of workerd CPU per request`;
-      if (a.cpuDeltaUs !== undefined) why += ` (${a.cpuDeltaUs >= 0 ? '+' : ''}${fmt(a.cpuDeltaUs, 0)} µs over its baseline: ${fmt(a.cpuDeltaUs / (a.cpuPerRequestUs - a.cpuDeltaUs) * 100, 0)}% more work per request)`;
-    } else if (a.clientOurs >= 0.9) {
+    if (a.runtimeCore >= 0.9 && a.workerdCpu >= 0.75) {
+      why = `cpu${rt} was ${pct(a.runtimeCore)} busy, ${pct(a.workerdCpu)} of it workerd: the runtime's core is the limit, at ${fmt(a.cpuPerRequestUs, 0)} µs of workerd CPU per request`;
+      if (a.cpuDeltaUs !== undefined) why += ` (${a.cpuDeltaUs >= 0 ? '+' : ''}${fmt(a.cpuDeltaUs, 0)} µs over its baseline, ${fmt(a.cpuPerRequestUs / (a.cpuPerRequestUs - a.cpuDeltaUs), 2)}× its work per request)`;
+    } else if (a.clientCore >= 0.9 && a.clientOurs >= 0.5) {
       why = `wrk, nginx and the stand-in used ${pct(a.clientOurs)} of cpu${cl}: the client side is the limit, not the worker (workerd ${pct(a.workerdCpu)})`;
     } else if (a.clientCore >= 0.9 || a.runtimeCore >= 0.9) {
-      why = `the machine was busy with other work (cpu${rt} ${pct(a.runtimeCore)} busy of which workerd ${pct(a.workerdCpu)}; cpu${cl} ${pct(a.clientCore)} busy of which wrk, nginx and the stand-in ${pct(a.clientOurs)}): this row measures contention, not the worker`;
+      why = `other work on the machine: cpu${rt} ${pct(a.runtimeCore)} busy (workerd ${pct(a.workerdCpu)}), cpu${cl} ${pct(a.clientCore)} busy (wrk, nginx and the stand-in ${pct(a.clientOurs)}), so ` +
+        (a.clientCore >= 0.9 ? 'the load generator was starved and this row\'s req/s is a lower bound' : 'workerd was starved of its core');
     } else {
       why = `neither core saturated (workerd ${pct(a.workerdCpu)}, cpu${cl} ${pct(a.clientCore)}): bounded by ${report.options.connections} connections × latency`;
     }
@@ -178,11 +192,17 @@ export function markdown(report) {
     'Every number below comes from that one run; rerun the same command to regenerate this file. ' +
     'It is not part of the test command.', '');
 
+  const busy = otherLoad(report);
+  if (busy.runtime > 0.1 || busy.client > 0.1) {
+    L.push(`**The machine was busy during this run**: other processes (not the benchmark's) took a median ${pct(busy.runtime)} of cpu${O.runtimeCpu} and ${pct(busy.client)} of cpu${O.clientCpu} over the measured runs ` +
+      '(other work shares this machine). Contended runs lower req/s and raise tail latency for whichever contender they hit, so the req/s and p99 ratios below are indicative; ' +
+      '"workerd CPU µs / request" (CPU time, not wall time) is the more robust comparison. Rerun on an idle machine for clean ratios.', '');
+  }
   L.push('## Machine and versions', '');
   row('what', 'value'); row('---', '---');
   row('CPU', `${m.model}, ${m.nproc} cores (\`nproc\`), ${fmt(m.memGiB, 0)} GiB`);
   row('kernel', m.kernel);
-  row('runtime', `${v.workerd} (\`workerd serve\`, the binary wrangler ${v.wrangler} ships), compatibility date 2026-04-01`);
+  row('runtime', `${v.workerd} (\`workerd serve\`, the binary wrangler ${v.wrangler} ships), compatibility date ${COMPATIBILITY_DATE}`);
   row('load generator', `${v.wrk}, one thread, ${O.connections} connections, bench/load.lua`);
   row('origin', `${v.nginx}, one process`);
   row('stand-in', `local/google-api.mjs on node ${v.node}`);
@@ -216,6 +236,11 @@ export function markdown(report) {
       `${a.late}${a.late ? ` (≤ ${fmt(a.lateMax)} ms)` : ''}`);
   }
   L.push('');
+  const starved = report.contenders.filter((c) => rows[`rate:${c.key}`].late > 0.01 * rows[`rate:${c.key}`].requests);
+  if (starved.length) {
+    L.push(`wrk fell behind its schedule by more than 1 ms for over 1% of the sends of ${starved.map((c) => c.key).join(', ')} ("late sends"): its core was not always its own, ` +
+      'and the catch-up bursts that follow raise those rows\' latencies. The offered rate was still held on average.', '');
+  }
   const errs = report.results.filter((r) => r.phase !== 'warmup' && r.errors);
   L.push(errs.length
     ? `**Errors**: ${errs.map((r) => `${r.key} ${r.phase} ${JSON.stringify(r.errorDetail)}`).join('; ')}.`
@@ -303,6 +328,8 @@ export function printSummary(report) {
     }
     console.log('');
   }
+  const busy = otherLoad(report);
+  console.log(`other work on the machine (median over runs): cpu${report.options.runtimeCpu} ${pct(busy.runtime)}, cpu${report.options.clientCpu} ${pct(busy.client)}`);
   console.log(`origin alone: ${fmt(report.originAlone.rps, 0)} req/s`);
   console.log(`cold start median: baseline 1 ${fmt(median(report.cold.base1))} ms, this worker ${fmt(median(report.cold.worker))} ms`);
   for (const s of report.sizes) console.log(`size ${s.file}: ${s.raw} bytes raw, ${s.gzip} gzip`);

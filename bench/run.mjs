@@ -4,7 +4,7 @@
 // the test command.
 //
 //   node bench/run.mjs [--quick] [--rounds N] [--seconds S] [--connections C]
-//                      [--cold-runs N] [--out FILE]
+//                      [--cold-runs N] [--out FILE] [--json FILE]
 //
 // Contenders, all in `workerd serve` on core RUNTIME_CPU (one process each):
 //   baseline 1   bench/workers/passthrough.js: `return fetch(request)` to the origin
@@ -53,7 +53,8 @@ const O = {
   out: opt('out', quick ? null : path.join(ROOT, 'BENCHMARKS.md')),
   runtimeCpu: Number(process.env.RUNTIME_CPU ?? 0),
   clientCpu: Number(process.env.CLIENT_CPU ?? 1),
-  command: process.env.BENCH_COMMAND ?? `node bench/run.mjs ${argv.join(' ')}`.trim(),
+  // As printed in BENCHMARKS.md: without --json/--out FILE (a local path, not how to rerun).
+  command: (process.env.BENCH_COMMAND ?? `node bench/run.mjs ${argv.join(' ')}`).replace(/ --(json|out) \S+/g, '').trim(),
 };
 
 // ---------------------------------------------------------------------------
@@ -235,6 +236,7 @@ const report = {
   standInErrors, token: { length: TOKEN_BODY.length + 3 + 16 }, cookieLength: COOKIE.length,
 };
 printSummary(report);
+if (opt('json')) fs.writeFileSync(opt('json'), JSON.stringify(report)); // raw runs, to re-render or compare
 if (O.out) {
   fs.writeFileSync(O.out, markdown(report));
   log(`\nwrote ${path.relative(process.cwd(), O.out) || O.out}`);

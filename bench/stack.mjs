@@ -78,9 +78,10 @@ export async function firstResponse(url, proc, timeoutMs = 30_000) {
  * modules: [{ name, file, type: 'esModule' | 'wasm' }] (copied into dir, so a
  * rebuild of build/ during the run changes nothing); bindings: text vars.
  * Outbound fetches go to a network service that allows loopback: the origin
- * and the stand-in are on 127.0.0.1.
+ * and the stand-in are on 127.0.0.1. v8Flags (e.g. --trace-gc) are for
+ * investigations, never for the measured runs.
  */
-export function workerdService({ name, dir, modules, bindings, cpu }) {
+export function workerdService({ name, dir, modules, bindings, cpu, v8Flags = [] }) {
   const capnpString = (s) => JSON.stringify(String(s)); // plain ASCII here: JSON's escaping is capnp's
   const modDir = path.join(dir, name);
   fs.mkdirSync(modDir, { recursive: true });
@@ -93,6 +94,7 @@ export function workerdService({ name, dir, modules, bindings, cpu }) {
   const log = path.join(dir, `${name}.log`);
   const write = (port) => fs.writeFileSync(config, `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
+  v8Flags = [${v8Flags.map(capnpString).join(', ')}],
   services = [
     (name = "main", worker = .worker),
     (name = "loopback", network = (allow = ["local", "private", "public"])),

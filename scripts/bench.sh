@@ -4,7 +4,7 @@
 #   scripts/bench.sh            full run (about 7 min), writes BENCHMARKS.md
 #   scripts/bench.sh --quick    short run for checking the harness; prints only
 # Other options go to bench/run.mjs (--rounds N, --seconds S, --connections C,
-# --cold-runs N, --out FILE). RUNTIME_CPU / CLIENT_CPU pick the two cores.
+# --cold-runs N, --out FILE, --json FILE). RUNTIME_CPU / CLIENT_CPU pick the two cores.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$ROOT"
