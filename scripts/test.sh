@@ -6,6 +6,8 @@
 #                   origin and the strict Google API stand-in
 #   4. e2e:         headless Chromium drives the demo site (www/) through the
 #                   worker and watches the annotations arrive
+#   5. fuzz smoke:  every cargo-fuzz target for 20 s (scripts/fuzz.sh; the
+#                   10-minute runs are `scripts/fuzz.sh` alone)
 # Also: cargo fmt/clippy, and `wrangler deploy --dry-run` (which builds the worker).
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
@@ -23,30 +25,35 @@ cargo fmt --all -- --check
 cargo clippy --quiet --no-default-features --all-targets -- -D warnings
 cargo clippy --quiet --target wasm32-unknown-unknown --lib -- -D warnings
 
-say "tier 1/4 host: cargo test"
+say "tier 1/5 host: cargo test"
 cargo test --no-default-features 2>&1 | tee "$logs/host.log"
 host=$(count '/^test result:/ { n += $4 } END { print n + 0 }' "$logs/host.log")
 
-say "tier 2/4 browser: wasm-pack test --headless --chrome"
+say "tier 2/5 browser: wasm-pack test --headless --chrome"
 "$CARGO_BIN/wasm-pack" test --headless --chrome --mode no-install --no-default-features --test browser 2>&1 | tee "$logs/browser.log"
 browser=$(count '/^test result:/ { n += $4 } END { print n + 0 }' "$logs/browser.log")
 
 say "build + deploy check: wrangler deploy --dry-run"
 wrangler deploy --dry-run --outdir "$ROOT/target/dry-run" 2>&1 | tee "$logs/deploy.log"
 
-say "tier 3/4 integration: the worker in workerd"
+say "tier 3/5 integration: the worker in workerd"
 node --test --test-reporter=spec --test-concurrency=1 tests/integration/ 2>&1 | tee "$logs/integration.log"
 integration=$(count '/^ℹ pass / { print $3 }' "$logs/integration.log")
 
-say "tier 4/4 e2e: headless Chromium on the demo (screenshot: tests/artifacts/demo.png)"
+say "tier 4/5 e2e: headless Chromium on the demo (screenshot: tests/artifacts/demo.png)"
 node --test --test-reporter=spec tests/e2e/ 2>&1 | tee "$logs/e2e.log"
 e2e=$(count '/^ℹ pass / { print $3 }' "$logs/e2e.log")
+
+say "tier 5/5 fuzz smoke: each cargo-fuzz target for ${FUZZ_SECONDS:=20} s"
+"$ROOT/scripts/fuzz.sh" "$FUZZ_SECONDS" 2>&1 | tee "$logs/fuzz.log"
+fuzz=$(awk '/^target +execs/ { on = 1; next } on && NF >= 9 && $8 == 0 { n++ } END { print n + 0 }' "$logs/fuzz.log")
 
 wasm="$ROOT/build/index_bg.wasm"
 echo
 say "summary"
 printf '  %-12s %4s tests passed\n' host "$host" browser "$browser" integration "$integration" e2e "$e2e"
+printf '  %-12s %4s targets ran without a crash\n' fuzz "$fuzz"
 printf '  %-12s %s bytes raw, %s bytes gzip\n' wasm "$(wc -c < "$wasm")" "$(gzip -9c "$wasm" | wc -c)"
-for n in "$host" "$browser" "$integration" "$e2e"; do
+for n in "$host" "$browser" "$integration" "$e2e" "$fuzz"; do
   if [ "${n:-0}" -le 0 ]; then echo "a tier ran no tests" >&2; exit 1; fi
 done
