@@ -35,13 +35,14 @@ export function loadEnv(c, { tag, rate = 0, record = '' }) {
 }
 
 /**
- * Copies build/ into dir/build, so a rebuild during the run changes nothing
+ * Copies build/ (or the directory in BENCH_BUILD: another build of the worker
+ * to compare) into dir/build, so a rebuild during the run changes nothing
  * mid-way; returns that directory.
  */
 export function snapshotBuild(dir) {
-  const build = path.join(ROOT, 'build');
+  const build = process.env.BENCH_BUILD ? path.resolve(process.env.BENCH_BUILD) : path.join(ROOT, 'build');
   for (const f of ['index.js', 'index_bg.wasm']) {
-    if (!fs.existsSync(path.join(build, f))) throw new Error(`build/${f} is missing: run scripts/build.sh`);
+    if (!fs.existsSync(path.join(build, f))) throw new Error(`${path.join(build, f)} is missing: run scripts/build.sh`);
   }
   const snap = path.join(dir, 'build');
   fs.mkdirSync(path.join(snap, 'worker'), { recursive: true });
