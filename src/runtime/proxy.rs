@@ -1,7 +1,8 @@
 //! Request to the origin and response to the client, both streamed.
 
-use wasm_bindgen::JsCast;
-use worker::{web_sys, Context, Fetch, Headers, Queue, Request, Response, Result};
+use wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{js_sys, web_sys, Context, Queue, Result};
 
 use super::{deliver, logger, queue, recent};
 use crate::annotation::Annotation;
@@ -14,21 +15,26 @@ use crate::outcome;
 use crate::relay::is_relayable_status;
 use crate::token_sources::{self, Extraction};
 
+/// The proxy path works on the runtime's own `Request`/`Response` objects:
+/// workers-rs' wrappers read method, URL, headers and `cf` into wasm on every
+/// conversion and rebuild the response, which cost more CPU per request than
+/// everything else the worker does (measured in BENCHMARKS.md).
 pub async fn handle(
-    req: Request,
+    req: web_sys::Request,
     config: &'static Config,
     queue: Option<Queue>,
     ctx: &Context,
-) -> Result<Response> {
+) -> Result<web_sys::Response> {
+    let incoming = req.headers();
     let extraction = token_sources::extract(
         &config.token_header,
-        req.headers().get(&config.token_header)?.as_deref(),
-        req.headers().get("cookie")?.as_deref(),
+        incoming.get(&config.token_header)?.as_deref(),
+        incoming.get("cookie")?.as_deref(),
         &config.token_cookies,
     );
     let origin_url = match &config.origin {
-        Origin::SameAsRequest => req.inner().url(),
-        Origin::Fixed(origin) => origin_request_url(origin, &req.inner().url()),
+        Origin::SameAsRequest => req.url(),
+        Origin::Fixed(origin) => origin_request_url(origin, &req.url()),
         Origin::Invalid => return plain_text(502, "Bad gateway: origin misconfigured\n"),
     };
     let upstream = match forward(&req, &origin_url, config, &extraction).await {
@@ -40,28 +46,34 @@ pub async fn handle(
             return plain_text(502, "Bad gateway: origin unreachable\n");
         }
     };
-    let status = upstream.status_code();
+    let status = upstream.status();
     if !is_relayable_status(status) {
         logger::emit(&Event::OriginInvalidStatus { status });
         return plain_text(502, "Bad gateway: invalid response from origin\n");
     }
-    let outcome_value = upstream.headers().get(&config.outcome_header)?;
-    let response = filter_response(upstream, config)?;
-    if let Some(value) = outcome_value {
-        schedule_annotation(&value, config, &extraction, queue, ctx);
-    }
+    let Some(value) = upstream.headers().get(&config.outcome_header)? else {
+        // Nothing to strip: the origin's response goes out as it came.
+        return Ok(upstream);
+    };
+    let response = without_outcome(&upstream, config)?;
+    schedule_annotation(&value, config, &extraction, queue, ctx);
     Ok(response)
 }
 
 /// The client's request, unchanged but for the control headers, with its
 /// body streamed and redirects handed back rather than followed.
 async fn forward(
-    req: &Request,
+    req: &web_sys::Request,
     url: &str,
     config: &Config,
     extraction: &Extraction,
-) -> Result<Response> {
-    let headers = req.headers().clone();
+) -> Result<web_sys::Response> {
+    // Method, headers and streamed body are copied from the client's request,
+    // as `new Request(url, request)` does: a RequestInit with a body throws
+    // for GET and HEAD ("cannot have a body"), and a GET with a body is legal
+    // HTTP. The copy's headers are its own, so they are edited in place.
+    let outgoing = web_sys::Request::new_with_str_and_init(url, req.unchecked_ref())?;
+    let headers = outgoing.headers();
     headers.delete(&config.outcome_header)?;
     if let Some(name) = &config.assessment_id_header {
         headers.delete(name)?;
@@ -69,23 +81,30 @@ async fn forward(
             headers.set(name, id.as_str())?;
         }
     }
-    // Method and streamed body are copied from the client's request, as
-    // `new Request(url, request)` does: a RequestInit with a body throws for
-    // GET and HEAD ("cannot have a body"), so a GET with a body (legal HTTP)
-    // got a 502 and an origin_unreachable log line blaming the origin.
-    let copy = web_sys::Request::new_with_str_and_init(url, req.inner().unchecked_ref())?;
     let init = web_sys::RequestInit::new();
-    init.set_headers(&headers.0);
     init.set_redirect(web_sys::RequestRedirect::Manual);
-    let outgoing = web_sys::Request::new_with_request_and_init(&copy, &init)?;
-    Fetch::Request(Request::from(outgoing)).send().await
+    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let response = JsFuture::from(global.fetch_with_request_and_init(&outgoing, &init)).await?;
+    Ok(response.unchecked_into())
 }
 
-/// The origin's response with the outcome header removed, always.
-fn filter_response(upstream: Response, config: &Config) -> Result<Response> {
-    let headers: Headers = upstream.headers().clone();
+/// The origin's response with the outcome header removed: the same status,
+/// status text, streamed body and, for a 101, WebSocket.
+fn without_outcome(upstream: &web_sys::Response, config: &Config) -> Result<web_sys::Response> {
+    let headers = web_sys::Headers::new_with_headers(&upstream.headers())?;
     headers.delete(&config.outcome_header)?;
-    Ok(upstream.with_headers(headers))
+    let init = web_sys::ResponseInit::new();
+    init.set_status(upstream.status());
+    init.set_status_text(&upstream.status_text());
+    init.set_headers(&headers);
+    let websocket = js_sys::Reflect::get(upstream, &JsValue::from_str("webSocket"))?;
+    if !websocket.is_null() && !websocket.is_undefined() {
+        js_sys::Reflect::set(&init, &JsValue::from_str("webSocket"), &websocket)?;
+    }
+    Ok(web_sys::Response::new_with_opt_readable_stream_and_init(
+        upstream.body().as_ref(),
+        &init,
+    )?)
 }
 
 fn schedule_annotation(
@@ -157,10 +176,14 @@ async fn send(
     }
 }
 
-fn plain_text(status: u16, body: &str) -> Result<Response> {
-    let headers = Headers::new();
+fn plain_text(status: u16, body: &str) -> Result<web_sys::Response> {
+    let headers = web_sys::Headers::new()?;
     headers.set("content-type", "text/plain; charset=utf-8")?;
-    Ok(Response::ok(body)?
-        .with_status(status)
-        .with_headers(headers))
+    let init = web_sys::ResponseInit::new();
+    init.set_status(status);
+    init.set_headers(&headers);
+    Ok(web_sys::Response::new_with_opt_str_and_init(
+        Some(body),
+        &init,
+    )?)
 }

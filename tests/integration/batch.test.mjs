@@ -99,7 +99,7 @@ test('a mixed batch accepts valid items, reports invalid ones by index, and deli
   assert.match(receipt.rejected[2].error, /deprecated/);
   assert.ok(!JSON.stringify(receipt).includes('no-assessment-id'), 'a token was echoed back');
   await callsReach(before + 2);
-  assert.equal(s.api.callsFor(a)[0].body, '{"annotation":"FRAUDULENT","reasons":["CHARGEBACK"],"transactionEvent":{"eventType":"CHARGEBACK","value":30.0}}');
+  assert.equal(s.api.callsFor(a)[0].body, '{"annotation":"FRAUDULENT","reasons":["CHARGEBACK"],"transactionEvent":{"eventType":"CHARGEBACK","value":30}}');
   assert.equal(s.api.callsFor(b)[0].body, '{"reasons":["REFUND_FRAUD"]}');
 });
 
