@@ -56,8 +56,9 @@ for t in "${targets[@]}"; do
   crashes=$(($(find "artifacts/$t" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l) - crashes_before))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-  # The last status line: "#N  DONE  cov: C ft: F corp: N/SIZE ...".
-  status=$(grep -E '^#[0-9]+' "$log" | tail -1)
+  # The last status line: "#N  DONE  cov: C ft: F corp: N/SIZE ...". grep -a:
+  # libFuzzer logs can quote raw input bytes.
+  status=$(grep -aE '^#[0-9]+' "$log" | tail -1)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$status")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$status")
   corp=$(sed -n 's/.* corp: \([^ ]*\).*/\1/p' <<<"$status")
@@ -65,7 +66,7 @@ for t in "${targets[@]}"; do
   if [ "$rc" != 0 ] || [ "$crashes" != 0 ]; then
     failed=1
     [ "$crashes" != 0 ] || crashes="exit $rc"
-    grep -E 'panicked at|^Test unit written to|ERROR:' "$log" | head -5 >&2 || true
+    grep -aE 'panicked at|^Test unit written to|ERROR:' "$log" | head -5 >&2 || true
   fi
   summary+=("$(printf '%-14s %12s %9s %6s %7s %12s %7s %7s %6ss' \
     "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$files" "$crashes" "$took")")
