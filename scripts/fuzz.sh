@@ -56,8 +56,8 @@ for t in "${targets[@]}"; do
   crashes=$(($(find "artifacts/$t" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l) - crashes_before))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-  # The last status line: "#N  DONE  cov: C ft: F corp: N/SIZE ...". grep -a:
-  # libFuzzer logs can quote raw input bytes.
+  # The last status line: "#N  DONE  cov: C ft: F corp: N/SIZE ...". grep -a: a
+  # log can hold non-text bytes (a panic quoting input, two runs sharing it).
   status=$(grep -aE '^#[0-9]+' "$log" | tail -1)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$status")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$status")
