@@ -75,6 +75,65 @@ function assertDeliveredOnce(s, ids) {
   }
 }
 
+// The long outage runs first, on fresh stacks: after the scenarios below it
+// has, in about one run in four, seen some of its client requests reach the
+// worker only when the API port reopened (wrangler dev's local runtime; see
+// tests/integration/FIGURES.md), which would defeat the point of it.
+test('API refusing connections for 25 s: direct mode gives up at its 20 s budget, queue mode delivers every one afterwards', async () => {
+  const run = async (s, mode) => {
+    const ids = new Set(Array.from({ length: 5 }, () => newId()));
+    const t0 = performance.now();
+    const back = s.api.refuseFor(25_000);
+    await new Promise((r) => setTimeout(r, 100));
+    const responses = await Promise.all([...ids].map((id) => send(s, id)));
+    await back;
+    const t = await settled(s, ids);
+    const calls = callsFor(s, ids);
+    figure('API refuses connections for 25 s', {
+      mode, requests: ids.size, client: statuses(responses), calls_received: calls.length,
+      delivered: t.delivered, retried: t.retried, extra_attempts: t.extra_attempts, requeued: t.requeued,
+      gave_up: t.gave_up, dead_lettered: t.dead_lettered, duration_s: seconds(t0),
+    });
+    assert.deepEqual(statuses(responses), { 200: ids.size });
+    return { ids, t, calls };
+  };
+  const [d, q] = await Promise.all([run(direct, 'direct'), run(queued, 'queue')]);
+  const given = direct.worker.events().filter((e) => e.event === 'annotation' && d.ids.has(e.assessment));
+  assert.deepEqual([d.t.delivered, d.t.gave_up], [0, d.ids.size]);
+  for (const e of given) {
+    assert.ok(e.attempts >= 2 && e.ms <= 20_000, JSON.stringify(e));
+    assert.equal(e.status, undefined);
+    assert.ok(e.network_error, 'the network error is logged');
+  }
+  assert.equal(d.calls.length, 0);
+  assert.deepEqual([q.t.delivered, q.t.gave_up, q.t.dead_lettered], [q.ids.size, 0, 0]);
+  assertDeliveredOnce(queued, q.ids);
+});
+
+test('API refusing connections for 2 s: retried, then delivered, in both modes', async () => {
+  const run = async (s, mode) => {
+    const ids = new Set(Array.from({ length: 5 }, () => newId()));
+    const t0 = performance.now();
+    const back = s.api.refuseFor(2000);
+    await new Promise((r) => setTimeout(r, 100)); // the port is closed
+    const responses = await Promise.all([...ids].map((id) => send(s, id)));
+    await back;
+    const t = await settled(s, ids);
+    const calls = callsFor(s, ids);
+    figure('API refuses connections for 2 s', {
+      mode, requests: ids.size, client: statuses(responses), calls_received: calls.length,
+      delivered: t.delivered, retried: t.retried, extra_attempts: t.extra_attempts, requeued: t.requeued,
+      gave_up: t.gave_up, dead_lettered: t.dead_lettered, duration_s: seconds(t0),
+    });
+    assert.deepEqual(statuses(responses), { 200: ids.size });
+    // Refused attempts never reach the stand-in: one call each, the 200.
+    assert.deepEqual([t.delivered, t.retried, t.gave_up, t.dead_lettered], [ids.size, ids.size, 0, 0]);
+    assert.equal(calls.length, ids.size);
+    assertDeliveredOnce(s, ids);
+  };
+  await Promise.all([run(direct, 'direct'), run(queued, 'queue')]);
+});
+
 test('API answering 503 to 30% of calls at random (seeded): direct mode accounts for every annotation, queue mode delivers every one', async () => {
   const N = 200;
   const run = async (s, mode) => {
@@ -153,61 +212,6 @@ test('API hanging (accepts, never answers): the 10 s attempt timeout fires, the 
   };
   const [, q] = await Promise.all([run(direct, 'direct', 1, 1), run(queued, 'queue', 6, 3)]);
   assert.equal(q.requeued, 3);
-});
-
-test('API refusing connections for 2 s: retried, then delivered, in both modes', async () => {
-  const run = async (s, mode) => {
-    const ids = new Set(Array.from({ length: 5 }, () => newId()));
-    const t0 = performance.now();
-    const back = s.api.refuseFor(2000);
-    await new Promise((r) => setTimeout(r, 100)); // the port is closed
-    const responses = await Promise.all([...ids].map((id) => send(s, id)));
-    await back;
-    const t = await settled(s, ids);
-    const calls = callsFor(s, ids);
-    figure('API refuses connections for 2 s', {
-      mode, requests: ids.size, client: statuses(responses), calls_received: calls.length,
-      delivered: t.delivered, retried: t.retried, extra_attempts: t.extra_attempts, requeued: t.requeued,
-      gave_up: t.gave_up, dead_lettered: t.dead_lettered, duration_s: seconds(t0),
-    });
-    assert.deepEqual(statuses(responses), { 200: ids.size });
-    // Refused attempts never reach the stand-in: one call each, the 200.
-    assert.deepEqual([t.delivered, t.retried, t.gave_up, t.dead_lettered], [ids.size, ids.size, 0, 0]);
-    assert.equal(calls.length, ids.size);
-    assertDeliveredOnce(s, ids);
-  };
-  await Promise.all([run(direct, 'direct'), run(queued, 'queue')]);
-});
-
-test('API refusing connections for 25 s: direct mode gives up at its 20 s budget, queue mode delivers every one afterwards', async () => {
-  const run = async (s, mode) => {
-    const ids = new Set(Array.from({ length: 5 }, () => newId()));
-    const t0 = performance.now();
-    const back = s.api.refuseFor(25_000);
-    await new Promise((r) => setTimeout(r, 100));
-    const responses = await Promise.all([...ids].map((id) => send(s, id)));
-    await back;
-    const t = await settled(s, ids);
-    const calls = callsFor(s, ids);
-    figure('API refuses connections for 25 s', {
-      mode, requests: ids.size, client: statuses(responses), calls_received: calls.length,
-      delivered: t.delivered, retried: t.retried, extra_attempts: t.extra_attempts, requeued: t.requeued,
-      gave_up: t.gave_up, dead_lettered: t.dead_lettered, duration_s: seconds(t0),
-    });
-    assert.deepEqual(statuses(responses), { 200: ids.size });
-    return { ids, t, calls };
-  };
-  const [d, q] = await Promise.all([run(direct, 'direct'), run(queued, 'queue')]);
-  const given = direct.worker.events().filter((e) => e.event === 'annotation' && d.ids.has(e.assessment));
-  assert.deepEqual([d.t.delivered, d.t.gave_up], [0, d.ids.size]);
-  for (const e of given) {
-    assert.ok(e.attempts >= 2 && e.ms <= 20_000, JSON.stringify(e));
-    assert.equal(e.status, undefined);
-    assert.ok(e.network_error, 'the network error is logged');
-  }
-  assert.equal(d.calls.length, 0);
-  assert.deepEqual([q.t.delivered, q.t.gave_up, q.t.dead_lettered], [q.ids.size, 0, 0]);
-  assertDeliveredOnce(queued, q.ids);
 });
 
 // What counts as delivered is the status alone (deliver.rs reads no success

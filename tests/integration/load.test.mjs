@@ -27,6 +27,8 @@ async function load(s, mode) {
       // this very request, not a generic one or another request's.
       const res = await fetch(`${s.worker.url}${respondWith('FRAUDULENT; reasons=INCORRECT_PASSWORD', `&status=201&body=${ids[i]}`)}`, {
         headers: { 'x-recaptcha-token': token(ids[i]) },
+        // A response held this long is an error, not something to wait 300 s for.
+        signal: AbortSignal.timeout(60_000),
       });
       const body = await res.text();
       return { status: res.status, body, leaked: res.headers.get(OUTCOME) !== null, ms: performance.now() - t };
