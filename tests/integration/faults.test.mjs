@@ -77,8 +77,8 @@ function assertDeliveredOnce(s, ids) {
 
 // The long outage runs first, on fresh stacks: after the scenarios below it
 // has, in about one run in four, seen some of its client requests reach the
-// worker only when the API port reopened (wrangler dev's local runtime; see
-// tests/integration/FIGURES.md), which would defeat the point of it.
+// worker only when the API port reopened (under wrangler dev's local runtime;
+// see RELIABILITY.md, "Open"), which would defeat the point of it.
 test('API refusing connections for 25 s: direct mode gives up at its 20 s budget, queue mode delivers every one afterwards', async () => {
   const run = async (s, mode) => {
     const ids = new Set(Array.from({ length: 5 }, () => newId()));
