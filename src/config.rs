@@ -422,11 +422,23 @@ fn base_url(v: &str, allow_path: bool) -> Result<String, String> {
 /// The URL to fetch from the origin: the fixed origin plus the request's
 /// path and query, or the request URL unchanged.
 pub fn origin_request_url(origin: &str, request_url: &str) -> String {
+    format!("{origin}{}", path_and_query(request_url))
+}
+
+/// The path of an absolute request URL, without query or fragment: what the
+/// batch endpoint's `ADMIN_PATH` is compared with. workerd hands the worker a
+/// parsed and re-serialised URL, so dot segments are already resolved.
+pub fn request_path(request_url: &str) -> &str {
+    let p = path_and_query(request_url);
+    &p[..p.find(['?', '#']).unwrap_or(p.len())]
+}
+
+/// Everything from the path on (`/login?next=%2F#x`), `/` when there is none.
+fn path_and_query(request_url: &str) -> &str {
     let after_scheme = request_url.find("://").map_or(0, |i| i + 3);
-    let path_and_query = request_url[after_scheme..]
+    request_url[after_scheme..]
         .find('/')
-        .map_or("/", |i| &request_url[after_scheme + i..]);
-    format!("{origin}{path_and_query}")
+        .map_or("/", |i| &request_url[after_scheme + i..])
 }
 
 #[cfg(test)]
@@ -638,6 +650,14 @@ mod tests {
             assert!(base_url(bad, false).is_err(), "{bad}");
         }
         assert_eq!(base_url("HTTP://h:1/p/", true).unwrap(), "http://h:1/p");
+    }
+
+    #[test]
+    fn the_request_path_drops_query_and_fragment() {
+        assert_eq!(request_path("https://shop.example/a/b?x=/c#/d"), "/a/b");
+        assert_eq!(request_path("https://shop.example/a%2Fb#x"), "/a%2Fb");
+        assert_eq!(request_path("https://shop.example"), "/");
+        assert_eq!(request_path("https://shop.example?x"), "/");
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod proxy;
 mod queue;
 mod recent;
 
+use crate::config::request_path;
 use wasm_bindgen::JsValue;
 use worker::{event, web_sys, Context, Env, MessageBatch, Request, Result};
 
@@ -28,22 +29,12 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
     let config = env_config::get(&env);
     let queue = queue::producer(&env);
     if let Some(admin) = &config.admin {
-        // workerd hands over a parsed and re-serialised URL: dot segments
-        // are already resolved, so the path is compared as it stands.
-        if url_path(&req.url()) == admin.path {
+        if request_path(&req.url()) == admin.path {
             let resp = admin::handle(Request::from(req), admin, config, queue, &ctx).await?;
             return Ok(resp.into());
         }
     }
     proxy::handle(req, config, queue, &ctx).await
-}
-
-/// The path of an absolute URL (`scheme://authority/path?query#fragment`).
-fn url_path(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(url, |i| &url[i + 3..]);
-    let from_path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
-    let end = from_path.find(['?', '#']).unwrap_or(from_path.len());
-    &from_path[..end]
 }
 
 #[event(queue)]
