@@ -75,29 +75,35 @@ function assertDeliveredOnce(s, ids) {
   }
 }
 
+/**
+ * Five outcome-bearing requests through stack `s` while the stand-in refuses
+ * connections for `ms`; every client must still get its 200. Returns the IDs,
+ * the annotation tallies and the calls that reached the stand-in.
+ */
+async function duringRefusal(s, mode, ms) {
+  const ids = new Set(Array.from({ length: 5 }, () => newId()));
+  const t0 = performance.now();
+  const back = s.api.refuseFor(ms);
+  await new Promise((r) => setTimeout(r, 100)); // the port is closed
+  const responses = await Promise.all([...ids].map((id) => send(s, id)));
+  await back;
+  const t = await settled(s, ids);
+  const calls = callsFor(s, ids);
+  figure(`API refuses connections for ${ms / 1000} s`, {
+    mode, requests: ids.size, client: statuses(responses), calls_received: calls.length,
+    delivered: t.delivered, retried: t.retried, extra_attempts: t.extra_attempts, requeued: t.requeued,
+    gave_up: t.gave_up, dead_lettered: t.dead_lettered, duration_s: seconds(t0),
+  });
+  assert.deepEqual(statuses(responses), { 200: ids.size });
+  return { ids, t, calls };
+}
+
 // The long outage runs first, on fresh stacks: after the scenarios below it
 // has, in about one run in four, seen some of its client requests reach the
 // worker only when the API port reopened (under wrangler dev's local runtime;
 // see RELIABILITY.md, "Open"), which would defeat the point of it.
 test('API refusing connections for 25 s: direct mode gives up at its 20 s budget, queue mode delivers every one afterwards', async () => {
-  const run = async (s, mode) => {
-    const ids = new Set(Array.from({ length: 5 }, () => newId()));
-    const t0 = performance.now();
-    const back = s.api.refuseFor(25_000);
-    await new Promise((r) => setTimeout(r, 100));
-    const responses = await Promise.all([...ids].map((id) => send(s, id)));
-    await back;
-    const t = await settled(s, ids);
-    const calls = callsFor(s, ids);
-    figure('API refuses connections for 25 s', {
-      mode, requests: ids.size, client: statuses(responses), calls_received: calls.length,
-      delivered: t.delivered, retried: t.retried, extra_attempts: t.extra_attempts, requeued: t.requeued,
-      gave_up: t.gave_up, dead_lettered: t.dead_lettered, duration_s: seconds(t0),
-    });
-    assert.deepEqual(statuses(responses), { 200: ids.size });
-    return { ids, t, calls };
-  };
-  const [d, q] = await Promise.all([run(direct, 'direct'), run(queued, 'queue')]);
+  const [d, q] = await Promise.all([duringRefusal(direct, 'direct', 25_000), duringRefusal(queued, 'queue', 25_000)]);
   const given = direct.worker.events().filter((e) => e.event === 'annotation' && d.ids.has(e.assessment));
   assert.deepEqual([d.t.delivered, d.t.gave_up], [0, d.ids.size]);
   for (const e of given) {
@@ -111,27 +117,14 @@ test('API refusing connections for 25 s: direct mode gives up at its 20 s budget
 });
 
 test('API refusing connections for 2 s: retried, then delivered, in both modes', async () => {
-  const run = async (s, mode) => {
-    const ids = new Set(Array.from({ length: 5 }, () => newId()));
-    const t0 = performance.now();
-    const back = s.api.refuseFor(2000);
-    await new Promise((r) => setTimeout(r, 100)); // the port is closed
-    const responses = await Promise.all([...ids].map((id) => send(s, id)));
-    await back;
-    const t = await settled(s, ids);
-    const calls = callsFor(s, ids);
-    figure('API refuses connections for 2 s', {
-      mode, requests: ids.size, client: statuses(responses), calls_received: calls.length,
-      delivered: t.delivered, retried: t.retried, extra_attempts: t.extra_attempts, requeued: t.requeued,
-      gave_up: t.gave_up, dead_lettered: t.dead_lettered, duration_s: seconds(t0),
-    });
-    assert.deepEqual(statuses(responses), { 200: ids.size });
+  const check = async (s, mode) => {
+    const { ids, t, calls } = await duringRefusal(s, mode, 2000);
     // Refused attempts never reach the stand-in: one call each, the 200.
     assert.deepEqual([t.delivered, t.retried, t.gave_up, t.dead_lettered], [ids.size, ids.size, 0, 0]);
     assert.equal(calls.length, ids.size);
     assertDeliveredOnce(s, ids);
   };
-  await Promise.all([run(direct, 'direct'), run(queued, 'queue')]);
+  await Promise.all([check(direct, 'direct'), check(queued, 'queue')]);
 });
 
 test('API answering 503 to 30% of calls at random (seeded): direct mode accounts for every annotation, queue mode delivers every one', async () => {
