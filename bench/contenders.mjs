@@ -45,8 +45,8 @@ export function snapshotBuild(dir) {
     if (!fs.existsSync(path.join(build, f))) throw new Error(`${path.join(build, f)} is missing: run scripts/build.sh`);
   }
   const snap = path.join(dir, 'build');
-  fs.mkdirSync(path.join(snap, 'worker'), { recursive: true });
-  for (const f of ['index.js', 'index_bg.wasm', 'worker/shim.mjs']) {
+  fs.mkdirSync(snap, { recursive: true });
+  for (const f of ['index.js', 'index_bg.wasm']) {
     if (fs.existsSync(path.join(build, f))) fs.copyFileSync(path.join(build, f), path.join(snap, f));
   }
   return snap;

@@ -216,7 +216,7 @@ export function markdown(report) {
   row('load generator', `${v.wrk}, one thread, ${O.connections} connections, bench/load.lua`);
   row('origin', `${v.nginx}, one process`);
   row('stand-in', `local/google-api.mjs on node ${v.node}`);
-  row('worker build', `${v.rustc}; ${v.workerBuild}`);
+  row('worker build', `${v.rustc}; ${v.wasmBindgen}; esbuild ${v.esbuild}`);
   row('cores', `workerd on cpu${O.runtimeCpu}; wrk, nginx and the stand-in on cpu${O.clientCpu} (\`taskset\`)`);
   row('background load', `${Object.entries(report.background).map(([c, x]) => `cpu${c} ${pct(x)}`).join(', ')} busy in the second before the run`);
   row('load per run', `${O.rounds} round(s) × ${O.seconds} s per contender and load, after a ${O.warmupSeconds} s warm-up each`);

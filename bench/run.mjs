@@ -285,7 +285,7 @@ function sizeReport(dirPath) {
     const bytes = fs.readFileSync(file);
     return { file: `build/${rel}`, raw: bytes.length, gzip: zlib.gzipSync(bytes, { level: 9 }).length };
   };
-  return ['index_bg.wasm', 'index.js', 'worker/shim.mjs'].map(one).filter(Boolean);
+  return ['index_bg.wasm', 'index.js'].map(one).filter(Boolean);
 }
 
 function machine() {
@@ -308,7 +308,8 @@ function versions() {
     wrk: run('wrk', ['-v']).replace(/ Copyright.*/, ''),
     nginx: run('nginx', ['-v']),
     rustc: run('rustc', ['--version']),
-    workerBuild: run(path.join(cargoBin, 'worker-build'), ['--version']),
+    wasmBindgen: run(path.join(cargoBin, 'wasm-bindgen'), ['--version']),
+    esbuild: run(path.join(ROOT, 'node_modules/.bin/esbuild'), ['--version']),
   };
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the project needs, idempotently; fast when already done.
-#   scripts/bootstrap.sh         build + run tools (Rust target, worker-build, wasm-bindgen, wrangler)
+#   scripts/bootstrap.sh         build + run tools (Rust target, wasm-bindgen, wrangler, esbuild, wasm-opt)
 #   scripts/bootstrap.sh test    also the test tools (wasm-pack, Chromium, ChromeDriver)
 #   scripts/bootstrap.sh bench   also the benchmark's load generator and origin (wrk, nginx)
 #   scripts/bootstrap.sh fuzz    only the fuzzing tools (cargo-fuzz; checks for nightly)
@@ -36,7 +36,6 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
-cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build
 
 # node_modules is reinstalled only when package-lock.json changed.
 stamp="$ROOT/node_modules/.package-lock.sha"

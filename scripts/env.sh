@@ -7,7 +7,6 @@ export PATH="$CARGO_BIN:$ROOT/node_modules/.bin:$PATH"
 
 # Pinned versions. wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock.
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")
-WORKER_BUILD_VERSION=0.8.7
 WASM_PACK_VERSION=0.15.1
 CARGO_FUZZ_VERSION=0.13.2
 

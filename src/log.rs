@@ -116,6 +116,8 @@ pub enum Event {
     OriginUnreachable { error: String },
     /// The origin answered with a status no response can carry; the client got a 502.
     OriginInvalidStatus { status: u16 },
+    /// A runtime call failed inside the worker itself; the client got a 500.
+    WorkerError { error: String },
 }
 
 impl Event {
@@ -150,7 +152,8 @@ impl Event {
             Event::ConfigInvalid { .. }
             | Event::OriginUnreachable { .. }
             | Event::OriginInvalidStatus { .. }
-            | Event::QueueMessageInvalid { .. } => Level::Error,
+            | Event::QueueMessageInvalid { .. }
+            | Event::WorkerError { .. } => Level::Error,
         }
     }
 

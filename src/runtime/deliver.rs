@@ -3,8 +3,11 @@
 use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
-use worker::{web_sys, AbortSignal, Delay, Fetch, Headers, Method, Request, RequestInit};
+use wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{js_sys, web_sys, Delay};
 
+use super::fetch::fetch_url;
 use super::logger;
 use crate::annotate_call::{parse_google_error, AnnotateRequest, GoogleError, CONTENT_TYPE};
 use crate::annotation::Annotation;
@@ -149,20 +152,18 @@ pub async fn attempt(request: &AnnotateRequest, timeout_ms: u64) -> Attempt {
 }
 
 /// The whole exchange, body included, is bounded by `timeout_ms`.
-async fn try_send(request: &AnnotateRequest, timeout_ms: u64) -> worker::Result<Attempt> {
-    let headers = Headers::new();
-    headers.set("content-type", CONTENT_TYPE)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(request.body.as_str().into()));
-    let req = Request::new_with_init(&request.url, &init)?;
+async fn try_send(request: &AnnotateRequest, timeout_ms: u64) -> Result<Attempt, worker::Error> {
     // The runtime's own timer signal: a Rust timer raced against the fetch
     // (AbortController, Delay, select) cost about 55 µs of CPU per call.
     // Aborting also ends a body still being read.
     let ms = u32::try_from(timeout_ms).unwrap_or(u32::MAX);
-    let signal = AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(ms));
-    match exchange(req, &signal).await {
+    let signal = web_sys::AbortSignal::timeout_with_u32(ms);
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    JSON_HEADERS.with(|headers| init.set_headers(headers));
+    init.set_body(&JsValue::from_str(&request.body));
+    init.set_signal(Some(&signal));
+    match exchange(&request.url, &init).await {
         Err(_) if signal.aborted() => Err(worker::Error::RustError(format!(
             "no complete response within {timeout_ms} ms"
         ))),
@@ -170,24 +171,39 @@ async fn try_send(request: &AnnotateRequest, timeout_ms: u64) -> worker::Result<
     }
 }
 
-async fn exchange(req: Request, signal: &AbortSignal) -> worker::Result<Attempt> {
-    let mut resp = Fetch::Request(req).send_with_signal(signal).await?;
-    let status = resp.status_code();
+thread_local! {
+    /// The annotate call's headers. fetch copies them, so one object serves
+    /// every call.
+    static JSON_HEADERS: JsValue = {
+        let headers = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&headers, &"content-type".into(), &CONTENT_TYPE.into());
+        headers.into()
+    };
+}
+
+async fn exchange(url: &str, init: &web_sys::RequestInit) -> Result<Attempt, worker::Error> {
+    let resp: web_sys::Response = JsFuture::from(js_sys::Promise::from(fetch_url(url, init)))
+        .await?
+        .unchecked_into();
+    let status = resp.status();
+    if (200..300).contains(&status) {
+        return Ok(Attempt {
+            status: Some(status),
+            retry_after_ms: None,
+            body: String::new(),
+            network_error: None,
+        });
+    }
+    // Only a failure's headers and body are worth reading (Google's error).
     let retry_after_ms = resp
         .headers()
         .get("retry-after")?
         .as_deref()
         .and_then(parse_retry_after);
-    // Only a failure's body is worth reading (Google's error message).
-    let body = if (200..300).contains(&status) {
-        String::new()
-    } else {
-        read_capped(&mut resp).await
-    };
     Ok(Attempt {
         status: Some(status),
         retry_after_ms,
-        body,
+        body: read_capped(&mut worker::Response::from(resp)).await,
         network_error: None,
     })
 }

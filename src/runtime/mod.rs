@@ -10,31 +10,52 @@
 mod admin;
 mod deliver;
 mod env_config;
+mod fetch;
 mod logger;
 mod proxy;
 mod queue;
 mod recent;
 
 use crate::config::request_path;
+use crate::log::Event;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use worker::{event, web_sys, Context, Env, MessageBatch, Request, Result};
+use worker::{event, js_sys, web_sys, worker_sys, Context, Env, MessageBatch, Request, Result};
 
 #[event(start)]
 fn start() {
     console_error_panic_hook::set_once();
 }
 
-#[event(fetch)]
-async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
+/// The fetch handler, exported by hand rather than through `#[event(fetch)]`
+/// (which wraps an `async fn`): the proxy path runs synchronously up to the
+/// origin fetch and continues in one `.then`, without wasm-bindgen's future
+/// machinery (BENCHMARKS.md has what that saved).
+#[wasm_bindgen]
+pub fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> js_sys::Promise {
     let config = env_config::get(&env);
-    let queue = queue::producer(&env);
+    let ctx = Context::new(ctx);
     if let Some(admin) = &config.admin {
         if request_path(&req.url()) == admin.path {
-            let resp = admin::handle(Request::from(req), admin, config, queue, &ctx).await?;
-            return Ok(resp.into());
+            return worker::wasm_bindgen_futures::future_to_promise(async move {
+                let queue = queue::producer(&env);
+                let resp = admin::handle(Request::from(req), admin, config, queue, &ctx).await;
+                Ok(or_internal_error(resp.map(Into::into))?.into())
+            });
         }
     }
-    proxy::handle(req, config, queue, &ctx).await
+    proxy::handle(&req, config, env, ctx)
+}
+
+/// What the client gets when the worker itself fails (a runtime call threw):
+/// a 500, and the reason in the log.
+fn or_internal_error(resp: Result<web_sys::Response>) -> Result<web_sys::Response> {
+    resp.or_else(|e| {
+        logger::emit(&Event::WorkerError {
+            error: e.to_string(),
+        });
+        proxy::plain_text(500, "Internal server error\n")
+    })
 }
 
 #[event(queue)]

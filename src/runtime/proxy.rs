@@ -1,10 +1,18 @@
 //! Request to the origin and response to the client, both streamed.
+//!
+//! The request phase runs synchronously up to the origin fetch; the response
+//! phase is one `.then` continuation. Async Rust here (an exported `async fn`
+//! awaiting a `JsFuture`) cost a promise, several closures and a microtask
+//! per wake-up on every request, more CPU than the proxying itself.
 
+use std::cell::OnceCell;
+
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use worker::wasm_bindgen_futures::JsFuture;
-use worker::{js_sys, web_sys, Context, Queue, Result};
+use worker::{js_sys, web_sys, Context, Env, Queue, Result};
 
-use super::{deliver, logger, queue, recent};
+use super::fetch::{fetch_request, fetch_url, PendingResponse};
+use super::{deliver, logger, or_internal_error, queue, recent};
 use crate::annotation::Annotation;
 use crate::assessment_id::AssessmentId;
 use crate::config::{origin_request_url, ApiTarget, Config, Origin};
@@ -15,65 +23,143 @@ use crate::outcome;
 use crate::relay::is_relayable_status;
 use crate::token_sources::{self, Extraction};
 
+thread_local! {
+    /// `{ redirect: "manual" }`: redirects are handed to the client, not
+    /// followed. fetch only reads it, so one object serves every request.
+    static MANUAL_REDIRECT: OnceCell<web_sys::RequestInit> = const { OnceCell::new() };
+    /// The continuation for a failed origin fetch; it captures nothing.
+    #[allow(clippy::type_complexity)]
+    static ON_UNREACHABLE: OnceCell<Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>> =
+        const { OnceCell::new() };
+}
+
 /// The proxy path works on the runtime's own `Request`/`Response` objects:
 /// workers-rs' wrappers read method, URL, headers and `cf` into wasm on every
 /// conversion and rebuild the response, which cost more CPU per request than
 /// everything else the worker does (measured in BENCHMARKS.md).
-pub async fn handle(
-    req: web_sys::Request,
+pub fn handle(
+    req: &web_sys::Request,
     config: &'static Config,
-    queue: Option<Queue>,
-    ctx: &Context,
-) -> Result<web_sys::Response> {
+    env: Env,
+    ctx: Context,
+) -> js_sys::Promise {
     let incoming = req.headers();
     let extraction = token_sources::extract(
         &config.token_header,
-        incoming.get(&config.token_header)?.as_deref(),
-        incoming.get("cookie")?.as_deref(),
+        incoming.get(&config.token_header).ok().flatten().as_deref(),
+        incoming.get("cookie").ok().flatten().as_deref(),
         &config.token_cookies,
     );
     let origin_url = match &config.origin {
         Origin::SameAsRequest => req.url(),
         Origin::Fixed(origin) => origin_request_url(origin, &req.url()),
-        Origin::Invalid => return plain_text(502, "Bad gateway: origin misconfigured\n"),
+        Origin::Invalid => return resolved(plain_text(502, "Bad gateway: origin misconfigured\n")),
     };
-    let upstream = match forward(&req, &origin_url, config, &extraction).await {
-        Ok(resp) => resp,
-        Err(e) => {
-            logger::emit(&Event::OriginUnreachable {
-                error: e.to_string(),
-            });
-            return plain_text(502, "Bad gateway: origin unreachable\n");
-        }
+    let pending = match forward(req, &origin_url, config, &extraction) {
+        Ok(pending) => pending,
+        Err(e) => return resolved(origin_unreachable(e)),
     };
-    let status = upstream.status();
-    if !is_relayable_status(status) {
-        logger::emit(&Event::OriginInvalidStatus { status });
-        return plain_text(502, "Bad gateway: invalid response from origin\n");
+    let on_response = Closure::once_into_js(move |upstream: JsValue| {
+        let upstream: web_sys::Response = upstream.unchecked_into();
+        or_internal_error(filter_response(upstream, config, &extraction, &env, &ctx))
+            .map(JsValue::from)
+            .map_err(JsValue::from)
+    });
+    ON_UNREACHABLE.with(|cell| {
+        let on_error = cell.get_or_init(|| {
+            Closure::new(|e| {
+                origin_unreachable(e)
+                    .map(JsValue::from)
+                    .map_err(JsValue::from)
+            })
+        });
+        pending.then_either(&on_response, on_error.as_ref())
+    })
+}
+
+/// A response the worker made itself, as the handler's promise. Should even
+/// that throw, the promise rejects and the runtime answers 500.
+pub(super) fn resolved(response: Result<web_sys::Response>) -> js_sys::Promise {
+    match response {
+        Ok(response) => js_sys::Promise::resolve(&JsValue::from(response)),
+        Err(e) => js_sys::Promise::reject(&e.into()),
     }
-    let Some(value) = upstream.headers().get(&config.outcome_header)? else {
-        // Nothing to strip: the origin's response goes out as it came.
-        return Ok(upstream);
-    };
-    let response = without_outcome(&upstream, config)?;
-    schedule_annotation(&value, config, &extraction, queue, ctx);
-    Ok(response)
+}
+
+fn origin_unreachable(error: JsValue) -> Result<web_sys::Response> {
+    logger::emit(&Event::OriginUnreachable {
+        error: worker::Error::from(error).to_string(),
+    });
+    plain_text(502, "Bad gateway: origin unreachable\n")
 }
 
 /// The client's request, unchanged but for the control headers, with its
 /// body streamed and redirects handed back rather than followed.
-async fn forward(
+///
+/// Usually `fetch(url, { method, headers, body, redirect })`, as the
+/// simplest pass-through Worker does, with the client's own headers when
+/// there is nothing to edit. `new Request(url, request)` would copy the same
+/// things but cost about as much CPU again as the fetch itself (profiled), so
+/// it is kept for what an init cannot carry: a GET or HEAD with a body (legal
+/// HTTP; an init with one throws "cannot have a body").
+fn forward(
     req: &web_sys::Request,
     url: &str,
     config: &Config,
     extraction: &Extraction,
-) -> Result<web_sys::Response> {
-    // Method, headers and streamed body are copied from the client's request,
-    // as `new Request(url, request)` does: a RequestInit with a body throws
-    // for GET and HEAD ("cannot have a body"), and a GET with a body is legal
-    // HTTP. The copy's headers are its own, so they are edited in place.
-    let outgoing = web_sys::Request::new_with_str_and_init(url, req.unchecked_ref())?;
-    let headers = outgoing.headers();
+) -> std::result::Result<PendingResponse, JsValue> {
+    let method = req.method();
+    let body = req.body();
+    if body.is_some() && (method == "GET" || method == "HEAD") {
+        let outgoing = web_sys::Request::new_with_str_and_init(url, req.unchecked_ref())?;
+        // The copy's headers are its own, so they are edited in place.
+        edit_control_headers(&outgoing.headers(), config, extraction)?;
+        return Ok(MANUAL_REDIRECT.with(|cell| {
+            let init = cell.get_or_init(|| {
+                let init = web_sys::RequestInit::new();
+                init.set_redirect(web_sys::RequestRedirect::Manual);
+                init
+            });
+            fetch_request(&outgoing, init)
+        }));
+    }
+    let incoming = req.headers();
+    let headers = if needs_edit(&incoming, config, extraction)? {
+        let copy = web_sys::Headers::new_with_headers(&incoming)?;
+        edit_control_headers(&copy, config, extraction)?;
+        copy
+    } else {
+        incoming
+    };
+    let init = web_sys::RequestInit::new();
+    init.set_method(&method);
+    init.set_headers(&headers);
+    init.set_body(&body.map_or(JsValue::NULL, JsValue::from));
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    Ok(fetch_url(url, &init))
+}
+
+/// Whether the origin must get other headers than the client sent: a
+/// control header to remove, or an assessment ID to add.
+fn needs_edit(
+    incoming: &web_sys::Headers,
+    config: &Config,
+    extraction: &Extraction,
+) -> std::result::Result<bool, JsValue> {
+    Ok(incoming.has(&config.outcome_header)?
+        || match &config.assessment_id_header {
+            Some(name) => extraction.id().is_some() || incoming.has(name)?,
+            None => false,
+        })
+}
+
+/// Removes what only the origin may say (the outcome header) and what only
+/// the worker may say (the assessment ID header), then sets the ID.
+fn edit_control_headers(
+    headers: &web_sys::Headers,
+    config: &Config,
+    extraction: &Extraction,
+) -> std::result::Result<(), JsValue> {
     headers.delete(&config.outcome_header)?;
     if let Some(name) = &config.assessment_id_header {
         headers.delete(name)?;
@@ -81,11 +167,30 @@ async fn forward(
             headers.set(name, id.as_str())?;
         }
     }
-    let init = web_sys::RequestInit::new();
-    init.set_redirect(web_sys::RequestRedirect::Manual);
-    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let response = JsFuture::from(global.fetch_with_request_and_init(&outgoing, &init)).await?;
-    Ok(response.unchecked_into())
+    Ok(())
+}
+
+/// The response phase: an origin response without an outcome header goes out
+/// as it came; one with it goes out without it, and the outcome is scheduled.
+fn filter_response(
+    upstream: web_sys::Response,
+    config: &'static Config,
+    extraction: &Extraction,
+    env: &Env,
+    ctx: &Context,
+) -> Result<web_sys::Response> {
+    let status = upstream.status();
+    if !is_relayable_status(status) {
+        logger::emit(&Event::OriginInvalidStatus { status });
+        return plain_text(502, "Bad gateway: invalid response from origin\n");
+    }
+    let Some(value) = upstream.headers().get(&config.outcome_header)? else {
+        return Ok(upstream);
+    };
+    let response = without_outcome(&upstream, config)?;
+    // The queue binding is looked up only when there is something to send.
+    schedule_annotation(&value, config, extraction, queue::producer(env), ctx);
+    Ok(response)
 }
 
 /// The origin's response with the outcome header removed: the same status,
@@ -176,7 +281,7 @@ async fn send(
     }
 }
 
-fn plain_text(status: u16, body: &str) -> Result<web_sys::Response> {
+pub(super) fn plain_text(status: u16, body: &str) -> Result<web_sys::Response> {
     let headers = web_sys::Headers::new()?;
     headers.set("content-type", "text/plain; charset=utf-8")?;
     let init = web_sys::ResponseInit::new();
