@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use worker::wasm_bindgen_futures::JsFuture;
+use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
 use worker::{js_sys, web_sys, Delay};
 
 use super::fetch::fetch_url;
@@ -27,6 +28,26 @@ pub struct Attempt {
     pub retry_after_ms: Option<u64>,
     pub body: String,
     pub network_error: Option<String>,
+}
+
+impl Attempt {
+    fn answered(status: u16, retry_after_ms: Option<u64>, body: String) -> Self {
+        Attempt {
+            status: Some(status),
+            retry_after_ms,
+            body,
+            network_error: None,
+        }
+    }
+
+    fn failed(network_error: String) -> Self {
+        Attempt {
+            status: None,
+            retry_after_ms: None,
+            body: String::new(),
+            network_error: Some(network_error),
+        }
+    }
 }
 
 pub fn now_ms() -> u64 {
@@ -75,6 +96,70 @@ pub fn google_error(api: &ApiTarget, attempt: &Attempt) -> Option<GoogleError> {
     })
 }
 
+/// Direct mode, for one outcome: the promise to hand to `waitUntil`.
+///
+/// The first attempt runs on one promise continuation and, when it is
+/// delivered (nearly always), ends there; only a failed one goes on in async
+/// Rust (error body, backoff, retries). Awaiting every call through
+/// wasm-bindgen's futures cost a promise, several closures and a microtask
+/// per wake-up (profiled). `on_gave_up` runs if the budget ran out.
+pub fn annotate_first_fast(
+    api: &'static ApiTarget,
+    id: AssessmentId,
+    annotation: Annotation,
+    started_ms: u64,
+    on_gave_up: impl FnOnce() + 'static,
+) -> js_sys::Promise {
+    let policy = RetryPolicy::default();
+    let elapsed = now_ms().saturating_sub(started_ms);
+    if !policy.can_start(elapsed) {
+        return future_to_promise(async move {
+            annotate(api, id, annotation, started_ms).await;
+            on_gave_up();
+            Ok(JsValue::UNDEFINED)
+        });
+    }
+    let request = AnnotateRequest::new(api, &id, &annotation);
+    let timeout_ms = policy.attempt_timeout(elapsed);
+    let (init, signal) = request_init(&request, timeout_ms);
+    let pending = fetch_url(&request.url, &init);
+    // One function for both outcomes (a fetch fulfils only with a Response),
+    // so it is always called and never leaks.
+    let settled = Closure::once_into_js(move |settled: JsValue| -> JsValue {
+        let settled = settled.dyn_into::<web_sys::Response>();
+        if let Ok(resp) = &settled {
+            let status = resp.status();
+            if disposition(Some(status)) == Disposition::Delivered {
+                let first = Attempt::answered(status, None, String::new());
+                conclude(
+                    api,
+                    id,
+                    &annotation,
+                    DeliveryResult::Delivered,
+                    &first,
+                    1,
+                    started_ms,
+                );
+                return JsValue::UNDEFINED;
+            }
+        }
+        future_to_promise(async move {
+            let first = match settled {
+                Ok(resp) => read_failure(resp).await,
+                Err(e) => Attempt::failed(network_error(e, &signal, timeout_ms)),
+            };
+            if retry_after(api, id, annotation, &request, started_ms, first).await
+                == DeliveryResult::GaveUp
+            {
+                on_gave_up();
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+        .into()
+    });
+    pending.then_either(&settled, &settled)
+}
+
 /// Direct mode: attempts with backoff until delivered, refused, or out of
 /// the budget that started at `started_ms` (when the response was handed back).
 pub async fn annotate(
@@ -84,44 +169,83 @@ pub async fn annotate(
     started_ms: u64,
 ) -> DeliveryResult {
     let policy = RetryPolicy::default();
+    let elapsed = now_ms().saturating_sub(started_ms);
+    if !policy.can_start(elapsed) {
+        let event = ended(
+            api,
+            id,
+            &annotation,
+            DeliveryResult::GaveUp,
+            None,
+            0,
+            elapsed,
+            Mode::Direct,
+            false,
+        );
+        logger::emit(&event);
+        return DeliveryResult::GaveUp;
+    }
     let request = AnnotateRequest::new(api, &id, &annotation);
+    let first = attempt(&request, policy.attempt_timeout(elapsed)).await;
+    retry_after(api, id, annotation, &request, started_ms, first).await
+}
+
+/// Direct mode after the first attempt: backoff and further attempts until
+/// delivered, refused, or out of the budget; then the log line.
+async fn retry_after(
+    api: &ApiTarget,
+    id: AssessmentId,
+    annotation: Annotation,
+    request: &AnnotateRequest,
+    started_ms: u64,
+    first: Attempt,
+) -> DeliveryResult {
+    let policy = RetryPolicy::default();
     let elapsed = || now_ms().saturating_sub(started_ms);
-    let mut attempts = 0;
-    let mut last = None;
+    let mut attempts = 1;
+    let mut last = first;
     let result = loop {
-        if attempts == 0 && !policy.can_start(elapsed()) {
-            break DeliveryResult::GaveUp;
-        }
-        attempts += 1;
-        let attempt = attempt(&request, policy.attempt_timeout(elapsed())).await;
-        let outcome = disposition(attempt.status);
-        let retry_after = attempt.retry_after_ms;
-        last = Some(attempt);
-        match outcome {
+        match disposition(last.status) {
             Disposition::Delivered => break DeliveryResult::Delivered,
             Disposition::Final => break DeliveryResult::Rejected,
             Disposition::Retryable => {
                 let jitter = js_sys::Math::random();
-                match policy.next_delay(attempts, elapsed(), retry_after, jitter) {
+                match policy.next_delay(attempts, elapsed(), last.retry_after_ms, jitter) {
                     Some(ms) => Delay::from(Duration::from_millis(ms)).await,
                     None => break DeliveryResult::GaveUp,
                 }
+                attempts += 1;
+                last = attempt(request, policy.attempt_timeout(elapsed())).await;
             }
         }
     };
+    conclude(api, id, &annotation, result, &last, attempts, started_ms);
+    result
+}
+
+/// Direct mode's log line for an annotation that ended.
+fn conclude(
+    api: &ApiTarget,
+    id: AssessmentId,
+    annotation: &Annotation,
+    result: DeliveryResult,
+    last: &Attempt,
+    attempts: u32,
+    started_ms: u64,
+) {
+    let ms = now_ms().saturating_sub(started_ms);
     let event = ended(
         api,
         id,
-        &annotation,
+        annotation,
         result,
-        last.as_ref(),
+        Some(last),
         attempts,
-        elapsed(),
+        ms,
         Mode::Direct,
         false,
     );
     logger::emit(&event);
-    result
 }
 
 /// Direct mode for many annotations: at most [`MAX_IN_FLIGHT`] at once, all
@@ -140,35 +264,36 @@ pub async fn annotate_many(
 
 /// One POST to the annotate endpoint, abandoned after `timeout_ms`.
 pub async fn attempt(request: &AnnotateRequest, timeout_ms: u64) -> Attempt {
-    match try_send(request, timeout_ms).await {
-        Ok(attempt) => attempt,
-        Err(e) => Attempt {
-            status: None,
-            retry_after_ms: None,
-            body: String::new(),
-            network_error: Some(e.to_string()),
-        },
+    let (init, signal) = request_init(request, timeout_ms);
+    let pending = js_sys::Promise::from(fetch_url(&request.url, &init));
+    match JsFuture::from(pending).await {
+        Ok(resp) => {
+            let resp: web_sys::Response = resp.unchecked_into();
+            if disposition(Some(resp.status())) == Disposition::Delivered {
+                Attempt::answered(resp.status(), None, String::new())
+            } else {
+                read_failure(resp).await
+            }
+        }
+        Err(e) => Attempt::failed(network_error(e, &signal, timeout_ms)),
     }
 }
 
-/// The whole exchange, body included, is bounded by `timeout_ms`.
-async fn try_send(request: &AnnotateRequest, timeout_ms: u64) -> Result<Attempt, worker::Error> {
-    // The runtime's own timer signal: a Rust timer raced against the fetch
-    // (AbortController, Delay, select) cost about 55 µs of CPU per call.
-    // Aborting also ends a body still being read.
-    let ms = u32::try_from(timeout_ms).unwrap_or(u32::MAX);
-    let signal = web_sys::AbortSignal::timeout_with_u32(ms);
+/// The annotate call's init, and the signal that ends it after `timeout_ms`:
+/// the runtime's own timer (a Rust timer raced against the fetch cost about
+/// 55 µs of CPU per call). Aborting also ends a body still being read.
+fn request_init(
+    request: &AnnotateRequest,
+    timeout_ms: u64,
+) -> (web_sys::RequestInit, web_sys::AbortSignal) {
+    let signal =
+        web_sys::AbortSignal::timeout_with_u32(u32::try_from(timeout_ms).unwrap_or(u32::MAX));
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     JSON_HEADERS.with(|headers| init.set_headers(headers));
     init.set_body(&JsValue::from_str(&request.body));
     init.set_signal(Some(&signal));
-    match exchange(&request.url, &init).await {
-        Err(_) if signal.aborted() => Err(worker::Error::RustError(format!(
-            "no complete response within {timeout_ms} ms"
-        ))),
-        result => result,
-    }
+    (init, signal)
 }
 
 thread_local! {
@@ -181,31 +306,30 @@ thread_local! {
     };
 }
 
-async fn exchange(url: &str, init: &web_sys::RequestInit) -> Result<Attempt, worker::Error> {
-    let resp: web_sys::Response = JsFuture::from(js_sys::Promise::from(fetch_url(url, init)))
-        .await?
-        .unchecked_into();
-    let status = resp.status();
-    if (200..300).contains(&status) {
-        return Ok(Attempt {
-            status: Some(status),
-            retry_after_ms: None,
-            body: String::new(),
-            network_error: None,
-        });
+fn network_error(e: JsValue, signal: &web_sys::AbortSignal, timeout_ms: u64) -> String {
+    if signal.aborted() {
+        format!("no complete response within {timeout_ms} ms")
+    } else {
+        worker::Error::from(e).to_string()
     }
-    // Only a failure's headers and body are worth reading (Google's error).
+}
+
+/// A response that was not a success: its status, Retry-After and (capped)
+/// body, which carries Google's error.
+async fn read_failure(resp: web_sys::Response) -> Attempt {
     let retry_after_ms = resp
         .headers()
-        .get("retry-after")?
+        .get("retry-after")
+        .ok()
+        .flatten()
         .as_deref()
         .and_then(parse_retry_after);
-    Ok(Attempt {
-        status: Some(status),
+    let status = resp.status();
+    Attempt::answered(
+        status,
         retry_after_ms,
-        body: read_capped(&mut worker::Response::from(resp)).await,
-        network_error: None,
-    })
+        read_capped(&mut worker::Response::from(resp)).await,
+    )
 }
 
 /// At most [`MAX_ERROR_BODY`] bytes of a response body, as text.

@@ -27,10 +27,6 @@ thread_local! {
     /// `{ redirect: "manual" }`: redirects are handed to the client, not
     /// followed. fetch only reads it, so one object serves every request.
     static MANUAL_REDIRECT: OnceCell<web_sys::RequestInit> = const { OnceCell::new() };
-    /// The continuation for a failed origin fetch; it captures nothing.
-    #[allow(clippy::type_complexity)]
-    static ON_UNREACHABLE: OnceCell<Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>> =
-        const { OnceCell::new() };
 }
 
 /// The proxy path works on the runtime's own `Request`/`Response` objects:
@@ -59,22 +55,18 @@ pub fn handle(
         Ok(pending) => pending,
         Err(e) => return resolved(origin_unreachable(e)),
     };
-    let on_response = Closure::once_into_js(move |upstream: JsValue| {
-        let upstream: web_sys::Response = upstream.unchecked_into();
-        or_internal_error(filter_response(upstream, config, &extraction, &env, &ctx))
-            .map(JsValue::from)
-            .map_err(JsValue::from)
+    // One function for both outcomes (a fetch fulfils only with a Response),
+    // so it is always called and what it captured is always freed.
+    let settled = Closure::once_into_js(move |settled: JsValue| {
+        let response = match settled.dyn_into::<web_sys::Response>() {
+            Ok(upstream) => {
+                or_internal_error(filter_response(upstream, config, &extraction, &env, &ctx))
+            }
+            Err(error) => origin_unreachable(error),
+        };
+        response.map(JsValue::from).map_err(JsValue::from)
     });
-    ON_UNREACHABLE.with(|cell| {
-        let on_error = cell.get_or_init(|| {
-            Closure::new(|e| {
-                origin_unreachable(e)
-                    .map(JsValue::from)
-                    .map_err(JsValue::from)
-            })
-        });
-        pending.then_either(&on_response, on_error.as_ref())
-    })
+    pending.then_either(&settled, &settled)
 }
 
 /// A response the worker made itself, as the handler's promise. Should even
@@ -248,35 +240,51 @@ fn schedule_annotation(
             idempotency_key: key.to_hex(),
         });
     }
-    ctx.wait_until(send(api, id, outcome.annotation, key, queue));
+    let started = deliver::now_ms();
+    match queue {
+        Some(queue) => ctx.wait_until(send_queued(
+            api,
+            id,
+            outcome.annotation,
+            key,
+            queue,
+            started,
+        )),
+        None => {
+            let sent =
+                deliver::annotate_first_fast(api, id, outcome.annotation, started, move || {
+                    // Let an identical outcome try again rather than be suppressed.
+                    recent::forget(key)
+                });
+            // Only throws outside a request, which this is not.
+            let _ = ctx.as_ref().wait_until(&sent);
+        }
+    }
 }
 
-/// Runs after the response: enqueue in queue mode, else (or if the queue
-/// fails) deliver directly within the `waitUntil` budget.
-async fn send(
+/// Queue mode, after the response: enqueue, or if the queue fails deliver
+/// directly within the `waitUntil` budget.
+async fn send_queued(
     api: &'static ApiTarget,
     id: AssessmentId,
     annotation: Annotation,
     key: AnnotationKey,
-    queue: Option<Queue>,
+    queue: Queue,
+    started: u64,
 ) {
-    let started = deliver::now_ms();
-    if let Some(queue) = queue {
-        let envelope = Envelope::new(id, &annotation, started);
-        match queue::enqueue(&queue, &envelope, 0).await {
-            Ok(()) => {
-                return logger::emit(&Event::AnnotationEnqueued {
-                    assessment: id,
-                    idempotency_key: envelope.idempotency_key,
-                })
-            }
-            Err(e) => logger::emit(&Event::EnqueueFailed {
-                error: e.to_string(),
-            }),
+    let envelope = Envelope::new(id, &annotation, started);
+    match queue::enqueue(&queue, &envelope, 0).await {
+        Ok(()) => {
+            return logger::emit(&Event::AnnotationEnqueued {
+                assessment: id,
+                idempotency_key: envelope.idempotency_key,
+            })
         }
+        Err(e) => logger::emit(&Event::EnqueueFailed {
+            error: e.to_string(),
+        }),
     }
     if deliver::annotate(api, id, annotation, started).await == DeliveryResult::GaveUp {
-        // Let an identical outcome try again rather than be suppressed.
         recent::forget(key);
     }
 }
