@@ -1,10 +1,12 @@
 // Where a contender's CPU goes: runs it in workerd (same setup as
 // bench/run.mjs) with the V8 inspector on, samples it with the DevTools
 // CPU profiler while wrk drives it at fixed concurrency, and prints the
-// functions by self time and by inclusive time (JS and wasm alike: the
-// wasm keeps its name section, so Rust functions show by name).
+// functions by self time and by inclusive time (JS and wasm alike; Rust
+// functions show by name with a build that keeps the name section):
 //
-//   node bench/profile.mjs [--scenario a|b|c|base1|base2] [--seconds 10] [--top 25] [--interval-us 100]
+//   KEEP_NAMES=1 BUILD_DIR=target/build-names FORCE_BUILD=1 sh scripts/build.sh
+//   BENCH_BUILD=target/build-names node bench/profile.mjs [--scenario a|b|c|base1|base2] \
+//     [--seconds 10] [--top 25] [--interval-us 100]
 //
 // The inspector slows workerd down; compare shares between contenders, not
 // the absolute rates. Needs node's WebSocket (--experimental-websocket on
