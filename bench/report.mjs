@@ -4,7 +4,9 @@
 // what limited each scenario. markdown() is BENCHMARKS.md; printSummary()
 // is the console version.
 
-import { COMPATIBILITY_DATE } from './stack.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { COMPATIBILITY_DATE, ROOT } from './stack.mjs';
 
 const KIB = 1024;
 export const TARGETS = {
@@ -285,6 +287,11 @@ export function markdown(report) {
 
   L.push('## What limits each scenario (fixed concurrency)', '');
   L.push(...limits(report, rows), '');
+
+  const history = path.join(ROOT, 'bench/history.md');
+  if (fs.existsSync(history)) {
+    L.push('## What each change bought', '', fs.readFileSync(history, 'utf8').trim(), '');
+  }
 
   L.push('## How it is measured, and why', '');
   L.push(...METHOD(report), '');

@@ -8,7 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
 use worker::{js_sys, web_sys, Delay};
 
-use super::fetch::fetch_url;
+use super::bindings::{fetch_url, set_method};
 use super::logger;
 use crate::annotate_call::{parse_google_error, AnnotateRequest, GoogleError, CONTENT_TYPE};
 use crate::annotation::Annotation;
@@ -289,20 +289,21 @@ fn request_init(
     let signal =
         web_sys::AbortSignal::timeout_with_u32(u32::try_from(timeout_ms).unwrap_or(u32::MAX));
     let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    JSON_HEADERS.with(|headers| init.set_headers(headers));
+    JSON_POST.with(|(method, headers)| {
+        set_method(&init, method);
+        init.set_headers(headers);
+    });
     init.set_body(&JsValue::from_str(&request.body));
     init.set_signal(Some(&signal));
     (init, signal)
 }
 
 thread_local! {
-    /// The annotate call's headers. fetch copies them, so one object serves
-    /// every call.
-    static JSON_HEADERS: JsValue = {
+    /// The annotate call's method and headers, made once: fetch copies them.
+    static JSON_POST: (js_sys::JsString, JsValue) = {
         let headers = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&headers, &"content-type".into(), &CONTENT_TYPE.into());
-        headers.into()
+        ("POST".into(), headers.into())
     };
 }
 

@@ -18,25 +18,8 @@ pub fn get(env: &Env) -> &'static Config {
         if !config.problems.is_empty() {
             logger::emit(&Event::config_invalid(&config.problems, config.api.is_ok()));
         }
-        intern_hot_strings(&config);
         config
     })
-}
-
-/// Strings the proxy path hands to the runtime on every request. Interned,
-/// they cross as a cached JS string instead of being decoded from UTF-8 each
-/// time: a decode cost several microseconds per string, a tenth of the
-/// worker's own CPU per request (profiled).
-fn intern_hot_strings(config: &Config) {
-    let names = [&config.outcome_header, &config.token_header];
-    for name in names.into_iter().chain(&config.assessment_id_header) {
-        wasm_bindgen::intern(name);
-    }
-    for s in [
-        "cookie", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
-    ] {
-        wasm_bindgen::intern(s);
-    }
 }
 
 /// A `[vars]` entry or secret as text. TOML numbers (a project number

@@ -8,9 +8,9 @@
 //! queued ones.
 
 mod admin;
+mod bindings;
 mod deliver;
 mod env_config;
-mod fetch;
 mod logger;
 mod proxy;
 mod queue;

@@ -11,7 +11,10 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{js_sys, web_sys, Context, Env, Queue, Result};
 
-use super::fetch::{fetch_request, fetch_url, PendingResponse};
+use super::bindings::{
+    self, fetch_request, fetch_url, header_delete, header_get, header_has, header_set, Names,
+    PendingResponse,
+};
 use super::{deliver, logger, or_internal_error, queue, recent};
 use crate::annotation::Annotation;
 use crate::assessment_id::AssessmentId;
@@ -39,11 +42,18 @@ pub fn handle(
     env: Env,
     ctx: Context,
 ) -> js_sys::Promise {
+    let names = bindings::names(config);
     let incoming = req.headers();
     let extraction = token_sources::extract(
         &config.token_header,
-        incoming.get(&config.token_header).ok().flatten().as_deref(),
-        incoming.get("cookie").ok().flatten().as_deref(),
+        header_get(&incoming, &names.token)
+            .ok()
+            .flatten()
+            .as_deref(),
+        header_get(&incoming, &names.cookie)
+            .ok()
+            .flatten()
+            .as_deref(),
         &config.token_cookies,
     );
     let origin_url = match &config.origin {
@@ -51,7 +61,7 @@ pub fn handle(
         Origin::Fixed(origin) => origin_request_url(origin, &req.url()),
         Origin::Invalid => return resolved(plain_text(502, "Bad gateway: origin misconfigured\n")),
     };
-    let pending = match forward(req, &origin_url, config, &extraction) {
+    let pending = match forward(req, &origin_url, names, &extraction) {
         Ok(pending) => pending,
         Err(e) => return resolved(origin_unreachable(e)),
     };
@@ -60,7 +70,8 @@ pub fn handle(
     let settled = Closure::once_into_js(move |settled: JsValue| {
         let response = match settled.dyn_into::<web_sys::Response>() {
             Ok(upstream) => {
-                or_internal_error(filter_response(upstream, config, &extraction, &env, &ctx))
+                let filtered = filter_response(upstream, config, names, &extraction, &env, &ctx);
+                or_internal_error(filtered)
             }
             Err(error) => origin_unreachable(error),
         };
@@ -97,15 +108,14 @@ fn origin_unreachable(error: JsValue) -> Result<web_sys::Response> {
 fn forward(
     req: &web_sys::Request,
     url: &str,
-    config: &Config,
+    names: &Names,
     extraction: &Extraction,
 ) -> std::result::Result<PendingResponse, JsValue> {
-    let method = req.method();
     let body = req.body();
-    if body.is_some() && (method == "GET" || method == "HEAD") {
+    if body.is_some() && matches!(req.method().as_str(), "GET" | "HEAD") {
         let outgoing = web_sys::Request::new_with_str_and_init(url, req.unchecked_ref())?;
         // The copy's headers are its own, so they are edited in place.
-        edit_control_headers(&outgoing.headers(), config, extraction)?;
+        edit_control_headers(&outgoing.headers(), names, extraction)?;
         return Ok(MANUAL_REDIRECT.with(|cell| {
             let init = cell.get_or_init(|| {
                 let init = web_sys::RequestInit::new();
@@ -116,15 +126,15 @@ fn forward(
         }));
     }
     let incoming = req.headers();
-    let headers = if needs_edit(&incoming, config, extraction)? {
+    let headers = if needs_edit(&incoming, names, extraction)? {
         let copy = web_sys::Headers::new_with_headers(&incoming)?;
-        edit_control_headers(&copy, config, extraction)?;
+        edit_control_headers(&copy, names, extraction)?;
         copy
     } else {
         incoming
     };
     let init = web_sys::RequestInit::new();
-    init.set_method(&method);
+    bindings::copy_method(req, &init);
     init.set_headers(&headers);
     init.set_body(&body.map_or(JsValue::NULL, JsValue::from));
     init.set_redirect(web_sys::RequestRedirect::Manual);
@@ -135,12 +145,12 @@ fn forward(
 /// control header to remove, or an assessment ID to add.
 fn needs_edit(
     incoming: &web_sys::Headers,
-    config: &Config,
+    names: &Names,
     extraction: &Extraction,
 ) -> std::result::Result<bool, JsValue> {
-    Ok(incoming.has(&config.outcome_header)?
-        || match &config.assessment_id_header {
-            Some(name) => extraction.id().is_some() || incoming.has(name)?,
+    Ok(header_has(incoming, &names.outcome)?
+        || match &names.assessment_id {
+            Some(name) => extraction.id().is_some() || header_has(incoming, name)?,
             None => false,
         })
 }
@@ -149,14 +159,14 @@ fn needs_edit(
 /// the worker may say (the assessment ID header), then sets the ID.
 fn edit_control_headers(
     headers: &web_sys::Headers,
-    config: &Config,
+    names: &Names,
     extraction: &Extraction,
 ) -> std::result::Result<(), JsValue> {
-    headers.delete(&config.outcome_header)?;
-    if let Some(name) = &config.assessment_id_header {
-        headers.delete(name)?;
+    header_delete(headers, &names.outcome)?;
+    if let Some(name) = &names.assessment_id {
+        header_delete(headers, name)?;
         if let Some(id) = extraction.id() {
-            headers.set(name, id.as_str())?;
+            header_set(headers, name, id.as_str())?;
         }
     }
     Ok(())
@@ -167,6 +177,7 @@ fn edit_control_headers(
 fn filter_response(
     upstream: web_sys::Response,
     config: &'static Config,
+    names: &Names,
     extraction: &Extraction,
     env: &Env,
     ctx: &Context,
@@ -176,10 +187,10 @@ fn filter_response(
         logger::emit(&Event::OriginInvalidStatus { status });
         return plain_text(502, "Bad gateway: invalid response from origin\n");
     }
-    let Some(value) = upstream.headers().get(&config.outcome_header)? else {
+    let Some(value) = header_get(&upstream.headers(), &names.outcome)? else {
         return Ok(upstream);
     };
-    let response = without_outcome(&upstream, config)?;
+    let response = without_outcome(&upstream, names)?;
     // The queue binding is looked up only when there is something to send.
     schedule_annotation(&value, config, extraction, queue::producer(env), ctx);
     Ok(response)
@@ -187,9 +198,9 @@ fn filter_response(
 
 /// The origin's response with the outcome header removed: the same status,
 /// status text, streamed body and, for a 101, WebSocket.
-fn without_outcome(upstream: &web_sys::Response, config: &Config) -> Result<web_sys::Response> {
+fn without_outcome(upstream: &web_sys::Response, names: &Names) -> Result<web_sys::Response> {
     let headers = web_sys::Headers::new_with_headers(&upstream.headers())?;
-    headers.delete(&config.outcome_header)?;
+    header_delete(&headers, &names.outcome)?;
     let init = web_sys::ResponseInit::new();
     init.set_status(upstream.status());
     init.set_status_text(&upstream.status_text());
