@@ -25,9 +25,14 @@ export const CONTENDERS = [
   { key: 'b', label: '(b) this worker, session cookie, no outcome', server: 'worker', mode: 'cookie', path: '/', baseline: 'base1' },
   { key: 'base2', label: 'baseline 2: JS pass-through + side call', server: 'base2', mode: 'token', path: '/outcome', record: true },
   { key: 'c', label: '(c) this worker, token + outcome: annotate', server: 'worker', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
+  // The same work in plain JavaScript (bench/workers/same-work.js): what the
+  // work itself costs, apart from doing it in Rust/wasm. A reference, not a target.
+  { key: 'ja', label: '(a) same work in plain JS, for reference', server: 'samework', mode: 'none', path: '/', baseline: 'base1' },
+  { key: 'jb', label: '(b) same work in plain JS, for reference', server: 'samework', mode: 'cookie', path: '/', baseline: 'base1' },
+  { key: 'jc', label: '(c) same work in plain JS, for reference', server: 'samework', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
 ];
 /** Fixed-rate groups: a contender runs at the same rate as its baseline. */
-export const GROUPS = [['base1', 'a', 'b'], ['base2', 'c']];
+export const GROUPS = [['base1', 'a', 'b', 'ja', 'jb'], ['base2', 'c', 'jc']];
 
 /** bench/load.lua's environment for one run of contender `c`. */
 export function loadEnv(c, { tag, rate = 0, record = '' }) {
@@ -52,28 +57,36 @@ export function snapshotBuild(dir) {
   return snap;
 }
 
-/** The three workerd services (not started): base1, base2 and worker (this worker, from `snap`). */
+/**
+ * The kinds of workerd service: base1, base2, worker (this worker, from
+ * `snap`) and samework, each a function of a process name that returns the
+ * service (not started). bench/run.mjs runs one process per contender, so
+ * every process serves the same number of requests: workerd's heap grows
+ * with the requests a process has served, and its GC pauses with it.
+ */
 export function services({ dir, cpu, originUrl, standIn, snap }) {
   const js = (file) => [{ name: path.basename(file), file: path.join(ROOT, file), type: 'esModule' }];
+  const annotating = { ORIGIN_URL: originUrl, RECAPTCHA_PROJECT_ID: API.project, RECAPTCHA_API_BASE: standIn, RECAPTCHA_API_KEY: API.key };
   return {
-    base1: workerdService({
-      name: 'baseline1', dir, cpu,
+    base1: (name) => workerdService({
+      name, dir, cpu,
       modules: js('bench/workers/passthrough.js'),
       bindings: { ORIGIN_URL: originUrl },
     }),
-    base2: workerdService({
-      name: 'baseline2', dir, cpu,
+    base2: (name) => workerdService({
+      name, dir, cpu,
       modules: js('bench/workers/passthrough-side-call.js'),
       bindings: { ORIGIN_URL: originUrl, ANNOTATE_BASE: `${standIn}/v1/projects/${API.project}/assessments`, API_KEY: API.key },
     }),
-    worker: workerdService({
-      name: 'worker', dir, cpu,
+    worker: (name) => workerdService({
+      name, dir, cpu,
       modules: [
         { name: 'index.js', file: path.join(snap, 'index.js'), type: 'esModule' },
         { name: 'index_bg.wasm', file: path.join(snap, 'index_bg.wasm'), type: 'wasm' },
       ],
       // Direct mode (no queue binding), as the issue's scenario (c) describes.
-      bindings: { ORIGIN_URL: originUrl, RECAPTCHA_PROJECT_ID: API.project, RECAPTCHA_API_BASE: standIn, RECAPTCHA_API_KEY: API.key },
+      bindings: annotating,
     }),
+    samework: (name) => workerdService({ name, dir, cpu, modules: js('bench/workers/same-work.js'), bindings: annotating }),
   };
 }

@@ -44,7 +44,7 @@ spawnSync('taskset', ['-a', '-p', '-c', String(clientCpu), String(process.pid)],
 const api = createGoogleApi(API);
 const standIn = `http://127.0.0.1:${await api.listen()}`;
 const origin = await startNginx({ dir, cpu: clientCpu });
-const svc = makeServices({ dir, cpu: runtimeCpu, originUrl: origin.url, standIn, snap: snapshotBuild(dir) })[c.server];
+const svc = makeServices({ dir, cpu: runtimeCpu, originUrl: origin.url, standIn, snap: snapshotBuild(dir) })[c.server](c.key);
 const inspectorPort = await freePort();
 const server = await svc.start([`--inspector-addr=127.0.0.1:${inspectorPort}`]);
 await server.ready();

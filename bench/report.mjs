@@ -301,7 +301,8 @@ export function markdown(report) {
 const METHOD = (report) => {
   const O = report.options;
   return [
-    `- **Runtime: \`workerd serve\` with a generated config**, the workerd binary that wrangler ships, one process per worker (baseline 1, baseline 2, this worker), each pinned to cpu${O.runtimeCpu}. ` +
+    `- **Runtime: \`workerd serve\` with a generated config**, the workerd binary that wrangler ships, one process per contender, each pinned to cpu${O.runtimeCpu}. ` +
+      'One per contender, not per worker: workerd\'s memory grows with the requests a process has served (baseline 1 alone went from 40 to 369 MB over 233,000 requests, this worker from 45 to 334 MB over 177,000), and its GC pauses, which set p99, with it; a process shared by (a), (b) and (c) served three times the requests of baseline 1\'s and showed it in p99. ' +
       '`wrangler dev` (and Miniflare) put a proxy worker, an entry worker and log plumbing in front of the worker; earlier measurements through `wrangler dev` ran at 125–200 req/s, so they measured that chain. ' +
       'A plain config has only the worker, its text bindings and a network service for loopback, so the difference between contenders is the workers\' own cost. ' +
       'This worker runs in direct mode (no queue binding) with `build/` copied at the start of the run. Its console output goes to a file.',

@@ -94,8 +94,9 @@ const standIn = `http://127.0.0.1:${apiPort}`;
 const origin = await startNginx({ dir, cpu: O.clientCpu });
 log(`origin (nginx) ${origin.url}, stand-in ${standIn}, runtime on cpu${O.runtimeCpu}, load generator, origin and stand-in on cpu${O.clientCpu}`);
 
-const services = makeServices({ dir, cpu: O.runtimeCpu, originUrl: origin.url, standIn, snap });
-const running = {};
+const kinds = makeServices({ dir, cpu: O.runtimeCpu, originUrl: origin.url, standIn, snap });
+const services = Object.fromEntries(CONTENDERS.map((c) => [c.key, kinds[c.server](c.key)]));
+const running = {}; // one workerd process per contender
 for (const [k, s] of Object.entries(services)) {
   running[k] = await s.start();
   await running[k].ready();
@@ -113,7 +114,7 @@ async function runOnce(c, { seconds, rate = 0, phase }) {
   runCount++;
   const tag = `r${String(runCount).padStart(3, '0')}`; // IDs: tag + 12 digits = 16 letters/digits
   const record = c.record ? path.join(dir, `${tag}.rec`) : '';
-  const target = c.server ? running[c.server] : origin; // no server: the origin alone
+  const target = c.server ? running[c.key] : origin; // no server: the origin alone
   const sample = cpuSample({ workerd: target.pid, nginx: origin.pid, runner: process.pid });
   const r = await runWrk({
     url: target.url, cpu: O.clientCpu, connections: O.connections, seconds,
@@ -215,7 +216,7 @@ log(`\ncold start: fresh workerd process to first response, ${O.coldRuns} runs e
 const cold = { base1: [], worker: [] };
 for (let i = -1; i < O.coldRuns; i++) { // run -1 warms the page cache and is dropped
   for (const k of i % 2 ? ['base1', 'worker'] : ['worker', 'base1']) {
-    const p = await services[k].start();
+    const p = await kinds[k](`cold-${k}`).start();
     const ms = (await p.ready()) - p.started;
     await p.stop();
     if (i >= 0) cold[k].push(ms);
@@ -224,7 +225,7 @@ for (let i = -1; i < O.coldRuns; i++) { // run -1 warms the page cache and is dr
 log(`  baseline 1 median ${fmt(median(cold.base1))} ms, this worker median ${fmt(median(cold.worker))} ms`);
 
 const sizes = sizeReport(snap);
-const problems = problemLines(services.worker.log);
+const problems = CONTENDERS.filter((c) => c.server === 'worker').flatMap((c) => problemLines(services[c.key].log));
 const elapsedMin = (performance.now() - t0) / 60000;
 
 await api.close();
@@ -251,13 +252,13 @@ async function smokeTest() {
     const plain = await get(`${r.url}/`, { cookie: COOKIE });
     if (plain.status !== 200 || plain.body !== 'ok\n') throw new Error(`${k}: GET / answered ${plain.status} ${plain.body}`);
   }
-  for (const k of ['base2', 'worker']) {
+  for (const k of CONTENDERS.filter((c) => c.record).map((c) => c.key)) {
     const before = api.calls.length;
-    const id = `smoke${k.padEnd(11, '0')}`;
+    const id = `smoke${k.padEnd(11, '0')}`; // 16 letters and digits
     const res = await get(`${running[k].url}/outcome`, { 'x-recaptcha-token': `${TOKEN_BODY}:U=${id}` });
     if (res.headers['x-bench-id'] !== id) throw new Error(`${k}: the origin did not echo the ID (${res.headers['x-bench-id']})`);
     if (res.status !== 200) throw new Error(`${k}: /outcome answered ${res.status}`);
-    if (k === 'worker' && res.headers['x-recaptcha-outcome']) throw new Error('the worker let the outcome header through');
+    if (k !== 'base2' && res.headers['x-recaptcha-outcome']) throw new Error(`${k} let the outcome header through`);
     const deadline = performance.now() + 5000;
     while (api.calls.length === before && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const call = api.calls[before];
