@@ -4,7 +4,7 @@
 // functions by self time and by inclusive time (JS and wasm alike; Rust
 // functions show by name with a build that keeps the name section):
 //
-//   KEEP_NAMES=1 BUILD_DIR=target/build-names FORCE_BUILD=1 sh scripts/build.sh
+//   KEEP_NAMES=1 sh scripts/build.sh           # into target/build-names
 //   BENCH_BUILD=target/build-names node bench/profile.mjs [--scenario a|b|c|base1|base2] \
 //     [--seconds 10] [--top 25] [--interval-us 100]
 //

@@ -4,8 +4,8 @@
 # wasm-bindgen's glue). Skips the build when build/ is newer than every input;
 # FORCE_BUILD=1 rebuilds.
 #
-# For profiling, KEEP_NAMES=1 BUILD_DIR=target/build-names keeps the wasm's
-# name section (Rust function names in a CPU profile) in another directory.
+# For profiling, KEEP_NAMES=1 keeps the wasm's name section (Rust function
+# names in a CPU profile), in target/build-names unless BUILD_DIR says where.
 #
 # The steps are worker-build's (cargo, wasm-bindgen, wasm-opt, esbuild) with
 # our own entry module in place of its generated one, and the name section
@@ -13,13 +13,20 @@
 set -eu
 . "$(dirname "$0")/env.sh"
 cd "$ROOT"
-out=${BUILD_DIR:-build}
+out=build
 strip="--strip-debug --strip-producers"
-[ -n "${KEEP_NAMES:-}" ] && strip="--debuginfo"
+if [ -n "${KEEP_NAMES:-}" ]; then
+  out=target/build-names
+  strip="--debuginfo"
+fi
+out=${BUILD_DIR:-$out}
+out=${out%/}
+# The wasm is read from here below, wherever the caller's cargo would build.
+export CARGO_TARGET_DIR="$ROOT/target"
 
 up_to_date() {
   [ -z "${FORCE_BUILD:-}" ] && [ -f "$out/index.js" ] && [ -f "$out/index_bg.wasm" ] &&
-    [ -z "$(find src Cargo.toml Cargo.lock scripts/build.sh -newer "$out/index_bg.wasm" -print -quit)" ]
+    [ -z "$(find src Cargo.toml Cargo.lock package-lock.json scripts/build.sh -newer "$out/index_bg.wasm" -print -quit)" ]
 }
 if up_to_date; then
   say "$out/ is up to date (FORCE_BUILD=1 rebuilds)"
@@ -28,11 +35,16 @@ fi
 # Test stacks may start several `wrangler dev` at once, each running this.
 mkdir -p target
 exec 9>target/.build.lock
-flock 9
+flock -w 900 9
 if up_to_date; then exit 0; fi
+# The output gets the time the build started: a source edited during the
+# build is newer, so the next run builds again.
+started=target/.build-started
+touch "$started"
 
-# wasm-bindgen's macro uses js_sys' futures, as worker-build has it do.
-WASM_BINDGEN_USE_JS_SYS=1 cargo build --lib --release --target wasm32-unknown-unknown
+# wasm-bindgen's macro uses js_sys' futures, as worker-build has it do. The
+# lock's descriptor is closed for cargo, so no daemon it starts can hold it.
+WASM_BINDGEN_USE_JS_SYS=1 cargo build --lib --release --target wasm32-unknown-unknown 9>&-
 
 gen=target/worker-glue
 rm -rf "$gen" "$out.tmp"
@@ -55,5 +67,6 @@ esbuild "$gen/entry.js" --bundle --format=esm --minify --log-level=warning \
   --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
   --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
 
+touch -r "$started" "$out.tmp/index.js" "$out.tmp/index_bg.wasm"
 rm -rf "$out"
 mv "$out.tmp" "$out"

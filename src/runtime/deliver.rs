@@ -124,7 +124,7 @@ pub fn annotate_first_fast(
     let (init, signal) = request_init(&request, timeout_ms);
     let pending = fetch_url(&request.url, &init);
     // One function for both outcomes (a fetch fulfils only with a Response),
-    // so it is always called and never leaks.
+    // so what it captured is freed once the fetch settles, whichever way.
     let settled = Closure::once_into_js(move |settled: JsValue| -> JsValue {
         let settled = settled.dyn_into::<web_sys::Response>();
         if let Ok(resp) = &settled {

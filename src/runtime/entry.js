@@ -9,4 +9,7 @@
 // re-instantiates the module on the next call after an abort.
 import { fetch, queue } from './index.js';
 
+// As worker-build's entry had it: logged stack traces keep their depth.
+Error.stackTraceLimit = 100;
+
 export default { fetch, queue };

@@ -66,7 +66,7 @@ pub fn handle(
         Err(e) => return resolved(origin_unreachable(e)),
     };
     // One function for both outcomes (a fetch fulfils only with a Response),
-    // so it is always called and what it captured is always freed.
+    // so what it captured is freed once the fetch settles, whichever way.
     let settled = Closure::once_into_js(move |settled: JsValue| {
         let response = match settled.dyn_into::<web_sys::Response>() {
             Ok(upstream) => {

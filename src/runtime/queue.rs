@@ -31,7 +31,21 @@ const SEND_BATCH_MAX_MESSAGES: usize = 100;
 const SEND_BATCH_MAX_BYTES: usize = 200 * 1024;
 
 pub fn producer(env: &Env) -> Option<Queue> {
-    env.queue(BINDING).ok()
+    thread_local! {
+        /// Whether the isolate's environment has the binding: it cannot
+        /// change, and looking up a missing one builds an error message.
+        static BOUND: std::cell::OnceCell<bool> = const { std::cell::OnceCell::new() };
+    }
+    let queue = || env.queue(BINDING).ok();
+    match BOUND.with(|bound| bound.get().copied()) {
+        Some(false) => None,
+        Some(true) => queue(),
+        None => {
+            let found = queue();
+            BOUND.with(|bound| bound.set(found.is_some()).ok());
+            found
+        }
+    }
 }
 
 /// The envelope as a plain JS object (JSON content type). Built from its JSON
