@@ -42,9 +42,20 @@ if up_to_date; then exit 0; fi
 started=target/.build-started
 touch "$started"
 
+# Source paths in panic locations are written relative to the crate
+# (`serde_json-1.0.x/src/de.rs`), so the deployed wasm names no directory of
+# the machine that built it; shorter paths are also fewer bytes. Passed as
+# CARGO_ENCODED_RUSTFLAGS (one flag per \037-separated field) so a path with
+# spaces stays one argument.
+registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
+flags="--remap-path-prefix=$ROOT/="
+for dir in "$registry"/*/; do
+  flags="$flags$(printf '\037')--remap-path-prefix=$dir="
+done
 # wasm-bindgen's macro uses js_sys' futures, as worker-build has it do. The
 # lock's descriptor is closed for cargo, so no daemon it starts can hold it.
-WASM_BINDGEN_USE_JS_SYS=1 cargo build --lib --release --target wasm32-unknown-unknown 9>&-
+CARGO_ENCODED_RUSTFLAGS="$flags" WASM_BINDGEN_USE_JS_SYS=1 \
+  cargo build --lib --release --target wasm32-unknown-unknown 9>&-
 
 gen=target/worker-glue
 rm -rf "$gen" "$out.tmp"
