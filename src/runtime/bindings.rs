@@ -50,6 +50,32 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = set)]
     fn set(this: &NamedHeaders, name: &js_sys::JsString, value: &str) -> Result<(), JsValue>;
 
+    /// A `Response` or a `ResponseInit`, for the parts the filtered response
+    /// copies: passed as JS values, never copied into wasm and back.
+    type ResponseParts;
+
+    #[wasm_bindgen(method, getter, js_name = statusText)]
+    fn status_text(this: &ResponseParts) -> js_sys::JsString;
+
+    #[wasm_bindgen(method, setter, js_name = statusText)]
+    fn set_status_text(this: &ResponseParts, text: &js_sys::JsString);
+
+    #[wasm_bindgen(method, getter, js_name = webSocket)]
+    fn web_socket(this: &ResponseParts) -> JsValue;
+
+    #[wasm_bindgen(method, setter, js_name = webSocket)]
+    fn set_web_socket(this: &ResponseParts, socket: &JsValue);
+
+    /// `console.log` and its levels for one string (one call, one decode).
+    #[wasm_bindgen(js_namespace = console, js_name = debug)]
+    pub fn console_debug(line: &str);
+    #[wasm_bindgen(js_namespace = console, js_name = log)]
+    pub fn console_log(line: &str);
+    #[wasm_bindgen(js_namespace = console, js_name = warn)]
+    pub fn console_warn(line: &str);
+    #[wasm_bindgen(js_namespace = console, js_name = error)]
+    pub fn console_error(line: &str);
+
     /// A `Request` or a `RequestInit`, for its method as a JS string.
     type WithMethod;
 
@@ -90,6 +116,19 @@ pub fn copy_method(from: &web_sys::Request, to: &web_sys::RequestInit) {
 
 pub fn set_method(init: &web_sys::RequestInit, method: &js_sys::JsString) {
     init.unchecked_ref::<WithMethod>().set_method(method);
+}
+
+/// Status text and, for a 101, the WebSocket of `from`, into `to`.
+pub fn copy_response_parts(from: &web_sys::Response, to: &web_sys::ResponseInit) {
+    let (from, to) = (
+        from.unchecked_ref::<ResponseParts>(),
+        to.unchecked_ref::<ResponseParts>(),
+    );
+    to.set_status_text(&from.status_text());
+    let socket = from.web_socket();
+    if !socket.is_null() && !socket.is_undefined() {
+        to.set_web_socket(&socket);
+    }
 }
 
 /// The header names the proxy passes on every request, made JS strings once

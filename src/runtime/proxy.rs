@@ -203,12 +203,8 @@ fn without_outcome(upstream: &web_sys::Response, names: &Names) -> Result<web_sy
     header_delete(&headers, &names.outcome)?;
     let init = web_sys::ResponseInit::new();
     init.set_status(upstream.status());
-    init.set_status_text(&upstream.status_text());
     init.set_headers(&headers);
-    let websocket = js_sys::Reflect::get(upstream, &JsValue::from_str("webSocket"))?;
-    if !websocket.is_null() && !websocket.is_undefined() {
-        js_sys::Reflect::set(&init, &JsValue::from_str("webSocket"), &websocket)?;
-    }
+    bindings::copy_response_parts(upstream, &init);
     Ok(web_sys::Response::new_with_opt_readable_stream_and_init(
         upstream.body().as_ref(),
         &init,
