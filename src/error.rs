@@ -12,6 +12,8 @@ pub enum OutcomeError {
     TooLong { len: usize, max: usize },
     #[error("outcome header is empty")]
     Empty,
+    #[error("outcome has bytes that are not UTF-8 (the runtime shows them as U+FFFD): it cannot be sent as the origin wrote it")]
+    NotUtf8,
     #[error("unknown label {0:?} (expected LEGITIMATE or FRAUDULENT)")]
     UnknownLabel(String),
     #[error("label {0} is deprecated: send a label with reasons=CORRECT_PASSWORD or reasons=INCORRECT_PASSWORD instead")]

@@ -29,6 +29,11 @@ pub fn parse(value: &str) -> Result<Outcome, OutcomeError> {
             max: MAX_LEN,
         });
     }
+    // The runtime decodes header bytes as UTF-8 and turns invalid ones into
+    // U+FFFD, so `u\xff` and `u\xfe` would both reach Google as one account.
+    if value.contains(char::REPLACEMENT_CHARACTER) {
+        return Err(OutcomeError::NotUtf8);
+    }
     let trimmed = value.trim_matches(|c: char| c == ' ' || c == '\t');
     let outcome = if trimmed.is_empty() {
         return Err(OutcomeError::Empty);
@@ -82,6 +87,19 @@ mod tests {
         assert_eq!(token.as_deref(), Some("t:U=bc304e08a0000000"));
         assert_eq!(o.annotation.to_json(), r#"{"annotation":"LEGITIMATE"}"#);
         assert!(parse_batch_item("7").is_err());
+    }
+
+    #[test]
+    fn headers_with_bytes_that_are_not_utf8_are_rejected() {
+        for value in [
+            "LEGITIMATE; account-id=u\u{FFFD}",
+            "\u{FFFD}LEGITIMATE",
+            "{\"annotation\":\"LEGITIMATE\",\"accountId\":\"u\u{FFFD}\"}",
+        ] {
+            assert_eq!(parse(value), Err(OutcomeError::NotUtf8), "{value}");
+        }
+        // An escaped U+FFFD is the origin's own choice, written in ASCII.
+        assert!(parse(r#"{"annotation":"LEGITIMATE","accountId":"u\ufffd"}"#).is_ok());
     }
 
     #[test]
