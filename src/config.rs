@@ -11,6 +11,7 @@ use crate::assessment_id::AssessmentId;
 use crate::batch::bearer_matches;
 use crate::cookies::CookiePattern;
 use crate::error::ConfigError;
+use crate::log::Level;
 use crate::retry::{QueuePolicy, QUEUE_MAX_DELAY_SECONDS};
 
 pub const PROJECT_ID: &str = "RECAPTCHA_PROJECT_ID";
@@ -27,6 +28,7 @@ pub const QUEUE_RETRY_BASE_SECONDS: &str = "QUEUE_RETRY_BASE_SECONDS";
 pub const QUEUE_RETRY_MAX_SECONDS: &str = "QUEUE_RETRY_MAX_SECONDS";
 pub const QUEUE_MAX_ATTEMPTS: &str = "QUEUE_MAX_ATTEMPTS";
 pub const DEAD_LETTER_QUEUE: &str = "DEAD_LETTER_QUEUE";
+pub const LOG_LEVEL: &str = "LOG_LEVEL";
 
 pub const DEFAULT_API_BASE: &str = "https://recaptchaenterprise.googleapis.com";
 pub const DEFAULT_OUTCOME_HEADER: &str = "X-Recaptcha-Outcome";
@@ -136,6 +138,9 @@ pub struct Config {
     /// Name of the dead-letter queue: a batch from it is a replay, whose
     /// failures are never dead-lettered again.
     pub dead_letter_queue: String,
+    /// Events below this level are not logged (every log line costs CPU
+    /// and, on Cloudflare, a log event).
+    pub log_level: Level,
     /// Every problem found, for one log line per isolate.
     pub problems: Vec<ConfigError>,
 }
@@ -191,6 +196,16 @@ impl Config {
             None
         });
         let queue = queue_policy(&get, &mut problems);
+        let log_level = match get(LOG_LEVEL) {
+            None => Level::Debug,
+            Some(v) => Level::parse(v.trim()).unwrap_or_else(|| {
+                problems.push(ConfigError::new(
+                    LOG_LEVEL,
+                    format!("{v:?} is not debug, info, warn or error; using debug"),
+                ));
+                Level::Debug
+            }),
+        };
         let api = api_target(&get);
         if let Err(errors) = &api {
             problems.extend(errors.iter().cloned());
@@ -206,6 +221,7 @@ impl Config {
             queue,
             dead_letter_queue: get(DEAD_LETTER_QUEUE)
                 .unwrap_or_else(|| DEFAULT_DEAD_LETTER_QUEUE.to_owned()),
+            log_level,
             problems,
         }
     }
@@ -471,10 +487,33 @@ mod tests {
             Some("X-Recaptcha-Assessment-Id")
         );
         assert_eq!(c.token_cookies.len(), 2);
+        assert_eq!(c.log_level, Level::Debug);
         let id = AssessmentId::parse("bc304e08a0000000").unwrap();
         assert_eq!(
             c.api.unwrap().annotate_url(&id),
             "https://recaptchaenterprise.googleapis.com/v1/projects/my-project/assessments/bc304e08a0000000:annotate?key=AIzaSyExample_key-123"
+        );
+    }
+
+    #[test]
+    fn log_level_drops_events_below_it_and_an_unknown_one_keeps_every_line() {
+        let level = |v: &str| {
+            let mut vars = GOOD.to_vec();
+            vars.push((LOG_LEVEL, v));
+            let c = parse(&vars);
+            (c.log_level, c.problems)
+        };
+        assert_eq!(level("warn"), (Level::Warn, vec![]));
+        assert_eq!(level(" ERROR ").0, Level::Error);
+        assert_eq!(level("info").0, Level::Info);
+        let (fallback, problems) = level("verbose");
+        assert_eq!(fallback, Level::Debug);
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0]
+            .to_string()
+            .starts_with("LOG_LEVEL: \"verbose\""));
+        assert!(
+            Level::Debug < Level::Info && Level::Info < Level::Warn && Level::Warn < Level::Error
         );
     }
 

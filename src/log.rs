@@ -10,13 +10,32 @@ use crate::assessment_id::AssessmentId;
 use crate::error::{ConfigError, OutcomeError};
 use crate::token_sources::Rejected;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// Severity, least to most: `LOG_LEVEL` drops the events below it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Debug,
     Info,
     Warn,
     Error,
+}
+
+impl Level {
+    /// `debug`, `info`, `warn` or `error`, in any case.
+    pub fn parse(name: &str) -> Option<Level> {
+        [Level::Debug, Level::Info, Level::Warn, Level::Error]
+            .into_iter()
+            .find(|l| name.eq_ignore_ascii_case(l.name()))
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

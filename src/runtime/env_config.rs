@@ -22,6 +22,12 @@ pub fn get(env: &Env) -> &'static Config {
     })
 }
 
+/// The isolate's configuration if it has been read: the logger asks before
+/// it is (the configuration's own problems are logged while it is parsed).
+pub fn parsed() -> Option<&'static Config> {
+    CONFIG.get()
+}
+
 /// A `[vars]` entry or secret as text. TOML numbers (a project number
 /// written without quotes) are accepted; other types read as unset.
 fn var(env: &Env, name: &str) -> Option<String> {
