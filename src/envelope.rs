@@ -85,7 +85,8 @@ impl Envelope {
         if !body.trim_start().starts_with('{') {
             return Err(EnvelopeError::Annotation("not a JSON object".into()));
         }
-        let parsed = outcome::parse(body).map_err(|e| EnvelopeError::Annotation(e.to_string()))?;
+        let parsed =
+            outcome::parse_text(body).map_err(|e| EnvelopeError::Annotation(e.to_string()))?;
         if parsed.assessment.is_some() {
             return Err(EnvelopeError::Annotation(
                 "assessment belongs in the envelope, not the body".into(),
@@ -110,6 +111,21 @@ mod tests {
 
     fn as_value(e: &Envelope) -> Value {
         serde_json::from_str(&e.to_json()).unwrap()
+    }
+
+    #[test]
+    fn a_message_whose_account_holds_u_fffd_is_still_valid_when_consumed() {
+        // Accepted at the front door (escaped in a header, raw in a batch
+        // item), so the consumer must not refuse it as undecodable bytes.
+        let id = AssessmentId::parse("bc304e08a0000000").unwrap();
+        let header = outcome::parse(r#"{"annotation":"LEGITIMATE","accountId":"u\ufffd"}"#);
+        let item = outcome::parse_batch_item(
+            "{\"annotation\":\"LEGITIMATE\",\"accountId\":\"u\u{FFFD}\"}",
+        );
+        for a in [header.unwrap().annotation, item.unwrap().0.annotation] {
+            let text = Envelope::new(id, &a, 0).to_json();
+            assert_eq!(Envelope::decode(&text).map(|(_, back)| back), Ok(a));
+        }
     }
 
     #[test]

@@ -21,18 +21,28 @@ pub struct Outcome {
     pub annotation: Annotation,
 }
 
-/// Parses an outcome header value. Rejects it as a whole on any error.
+/// Parses an outcome header value, as the runtime decoded it from the
+/// origin's bytes. Rejects it as a whole on any error.
 pub fn parse(value: &str) -> Result<Outcome, OutcomeError> {
+    // The runtime turns header bytes that are not UTF-8 into U+FFFD, so
+    // `u\xff` and `u\xfe` would both reach Google as one account. A
+    // character the origin meant is written as the JSON escape `\ufffd`.
+    if value.len() <= MAX_LEN && value.contains(char::REPLACEMENT_CHARACTER) {
+        return Err(OutcomeError::NotUtf8);
+    }
+    parse_text(value)
+}
+
+/// Parses outcome text whose characters are its writer's own: a queued body,
+/// re-validated by the consumer. The rules of [`parse`] but the one about
+/// header bytes: a body may hold a U+FFFD the origin wrote escaped, or a batch
+/// item one in its (UTF-8 checked) request body.
+pub fn parse_text(value: &str) -> Result<Outcome, OutcomeError> {
     if value.len() > MAX_LEN {
         return Err(OutcomeError::TooLong {
             len: value.len(),
             max: MAX_LEN,
         });
-    }
-    // The runtime decodes header bytes as UTF-8 and turns invalid ones into
-    // U+FFFD, so `u\xff` and `u\xfe` would both reach Google as one account.
-    if value.contains(char::REPLACEMENT_CHARACTER) {
-        return Err(OutcomeError::NotUtf8);
     }
     let trimmed = value.trim_matches(|c: char| c == ' ' || c == '\t');
     let outcome = if trimmed.is_empty() {
@@ -98,8 +108,12 @@ mod tests {
         ] {
             assert_eq!(parse(value), Err(OutcomeError::NotUtf8), "{value}");
         }
-        // An escaped U+FFFD is the origin's own choice, written in ASCII.
-        assert!(parse(r#"{"annotation":"LEGITIMATE","accountId":"u\ufffd"}"#).is_ok());
+        // An escaped U+FFFD is the origin's own choice, written in ASCII; the
+        // body made of it holds the character, and is still valid as stored text.
+        let escaped = parse(r#"{"annotation":"LEGITIMATE","accountId":"u\ufffd"}"#).unwrap();
+        let body = escaped.annotation.to_json();
+        assert!(body.contains(char::REPLACEMENT_CHARACTER));
+        assert_eq!(parse_text(&body), Ok(escaped));
     }
 
     #[test]

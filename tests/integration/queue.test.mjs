@@ -68,6 +68,26 @@ test('with a healthy API an outcome is enqueued, then delivered exactly once', a
   assert.equal(s.api.callsFor(id)[0].body, '{"annotation":"FRAUDULENT","reasons":["INCORRECT_PASSWORD"]}');
 });
 
+test('an account ID holding U+FFFD, escaped in an outcome header or raw in a batch item, is delivered through the queue, not refused by the consumer', async () => {
+  const [fromHeader, fromBatch] = [newId(), newId()];
+  const m = s.mark();
+  stats.sent += 2;
+  const res = await s.fetch(respondWith('{"annotation":"LEGITIMATE","accountId":"u\\ufffd"}'), { headers: { 'x-recaptcha-token': token(fromHeader) } });
+  assert.equal(res.status, 200);
+  const batch = await s.fetch(PATH, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify([{ assessment: fromBatch, annotation: 'LEGITIMATE', accountId: 'v\ufffd' }]),
+  });
+  assert.deepEqual([batch.status, JSON.parse(batch.body)], [202, { accepted: 1, rejected: [] }]);
+  for (const [id, account] of [[fromHeader, 'u\ufffd'], [fromBatch, 'v\ufffd']]) {
+    const event = await waitFor(m, (e) => e.assessment === id);
+    assert.deepEqual([event.result, event.mode], ['delivered', 'queue']);
+    assert.deepEqual(JSON.parse(s.api.callsFor(id)[0].body), { annotation: 'LEGITIMATE', accountId: account });
+  }
+  assert.equal(s.worker.events().filter((e) => e.event === 'queue_message_invalid').length, 0);
+});
+
 test('an API outage longer than direct mode\'s 20 s budget is retried through the queue, then delivered', async () => {
   const id = newId();
   s.api.failFor(22_000, 503);
