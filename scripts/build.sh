@@ -44,13 +44,19 @@ touch "$started"
 
 # Source paths in panic locations are written relative to the crate
 # (`serde_json-1.0.x/src/de.rs`), so the deployed wasm names no directory of
-# the machine that built it; shorter paths are also fewer bytes. Passed as
-# CARGO_ENCODED_RUSTFLAGS (one flag per \037-separated field) so a path with
-# spaces stays one argument.
-registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
+# the machine that built it; shorter paths are also fewer bytes. The sources
+# are fetched first, so even a first build on a fresh machine knows where
+# they are. Passed as CARGO_ENCODED_RUSTFLAGS (one flag per \037-separated
+# field, so a path with spaces stays one argument), which replaces RUSTFLAGS:
+# any RUSTFLAGS of the caller's are carried over.
+cargo fetch --quiet --target wasm32-unknown-unknown 9>&-
+sep=$(printf '\037')
 flags="--remap-path-prefix=$ROOT/="
-for dir in "$registry"/*/; do
-  flags="$flags$(printf '\037')--remap-path-prefix=$dir="
+for dir in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
+  [ -d "$dir" ] && flags="$flags$sep--remap-path-prefix=$dir="
+done
+for flag in ${RUSTFLAGS:-}; do
+  flags="$flags$sep$flag"
 done
 # wasm-bindgen's macro uses js_sys' futures, as worker-build has it do. The
 # lock's descriptor is closed for cargo, so no daemon it starts can hold it.

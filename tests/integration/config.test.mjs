@@ -79,6 +79,8 @@ test('LOG_LEVEL=warn: a delivered annotation is sent without a log line; a rejec
     const m = s.mark();
     await s.fetch(respondWith('NOT_A_LABEL'), { headers: { 'x-recaptcha-token': token(newId()) } });
     assert.match((await m.waitFor('outcome_rejected')).reason, /unknown label/);
+    // Later still, so a delivered line (if it were logged) would be in.
+    await new Promise((r) => setTimeout(r, 1000));
     const events = s.worker.logs.slice(from).map(parseEvent).filter(Boolean).map((e) => e.event);
     assert.deepEqual(events, ['outcome_rejected']);
   });
