@@ -5,14 +5,13 @@
 //! keeps applying; the API target is a `Result`, and only a valid one enables
 //! annotate calls. Every problem is kept for the log, naming the variable.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-
-use crate::assessment_id::AssessmentId;
-use crate::batch::bearer_matches;
+use crate::admin::Admin;
+use crate::annotate_call::ApiTarget;
 use crate::cookies::CookiePattern;
 use crate::error::ConfigError;
 use crate::log::Level;
-use crate::retry::{QueuePolicy, QUEUE_MAX_DELAY_SECONDS};
+use crate::retry::{QueuePolicy, RetryPolicy, QUEUE_MAX_DELAY_SECONDS};
+use crate::url::{base_url, is_loopback};
 
 pub const PROJECT_ID: &str = "RECAPTCHA_PROJECT_ID";
 pub const API_KEY: &str = "RECAPTCHA_API_KEY";
@@ -40,13 +39,6 @@ pub const DEFAULT_DEAD_LETTER_QUEUE: &str = "recaptcha-annotations-dlq";
 /// Shortest admin token accepted: anything shorter is guessable.
 pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
-/// Everything but RFC 3986 unreserved characters is escaped.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
     /// Fetch the request's own URL (a Cloudflare route in front of the zone's origin).
@@ -56,69 +48,6 @@ pub enum Origin {
     /// `ORIGIN_URL` is set but unusable: requests get a 502 rather than
     /// going somewhere the operator did not intend.
     Invalid,
-}
-
-/// Where annotate calls go. `Debug` never shows the key.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiTarget {
-    base: String,
-    project: String,
-    key: String,
-}
-
-impl ApiTarget {
-    /// `{base}/v1/projects/{project}/assessments/{id}:annotate?key={key}`,
-    /// with project and key percent-encoded and the ID valid by construction.
-    pub fn annotate_url(&self, id: &AssessmentId) -> String {
-        format!(
-            "{}/v1/projects/{}/assessments/{}:annotate?key={}",
-            self.base,
-            utf8_percent_encode(&self.project, COMPONENT),
-            id,
-            utf8_percent_encode(&self.key, COMPONENT),
-        )
-    }
-
-    /// Removes the key, raw and percent-encoded, from text about to be
-    /// logged (a runtime error message may quote the request URL).
-    pub fn scrub(&self, text: &str) -> String {
-        let encoded = utf8_percent_encode(&self.key, COMPONENT).to_string();
-        text.replace(&encoded, "[redacted]")
-            .replace(&self.key, "[redacted]")
-    }
-}
-
-impl std::fmt::Debug for ApiTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiTarget")
-            .field("base", &self.base)
-            .field("project", &self.project)
-            .field("key", &"<redacted>")
-            .finish()
-    }
-}
-
-/// The late-annotation batch endpoint. `Debug` never shows the token.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Admin {
-    pub path: String,
-    token: String,
-}
-
-impl Admin {
-    /// Checks an `Authorization` header in constant time.
-    pub fn authorized(&self, authorization: Option<&str>) -> bool {
-        bearer_matches(authorization, &self.token)
-    }
-}
-
-impl std::fmt::Debug for Admin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Admin")
-            .field("path", &self.path)
-            .field("token", &"<redacted>")
-            .finish()
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -133,6 +62,9 @@ pub struct Config {
     pub api: Result<ApiTarget, Vec<ConfigError>>,
     /// The batch endpoint; `None` (the path is proxied) without a valid `ADMIN_TOKEN`.
     pub admin: Option<Admin>,
+    /// Retries within `waitUntil` for direct mode (and the batch endpoint's
+    /// and the queue's direct fallback).
+    pub direct: RetryPolicy,
     /// Retry schedule for queue mode.
     pub queue: QueuePolicy,
     /// Name of the dead-letter queue: a batch from it is a replay, whose
@@ -218,6 +150,7 @@ impl Config {
             assessment_id_header,
             api,
             admin,
+            direct: RetryPolicy::default(),
             queue,
             dead_letter_queue: get(DEAD_LETTER_QUEUE)
                 .unwrap_or_else(|| DEFAULT_DEAD_LETTER_QUEUE.to_owned()),
@@ -263,7 +196,7 @@ fn api_target(get: &impl Fn(&str) -> Option<String>) -> Result<ApiTarget, Vec<Co
     }
     .map_err(|e| errors.push(e));
     match (base, project, key) {
-        (Ok(base), Ok(project), Ok(key)) => Ok(ApiTarget { base, project, key }),
+        (Ok(base), Ok(project), Ok(key)) => Ok(ApiTarget::new(base, project, key)),
         _ => Err(errors),
     }
 }
@@ -290,7 +223,7 @@ fn admin(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Admin>, ConfigE
             format!("{path:?} must be a path starting with '/', without query or fragment; the batch endpoint is disabled"),
         ));
     }
-    Ok(Some(Admin { path, token }))
+    Ok(Some(Admin::new(path, token)))
 }
 
 fn queue_policy(
@@ -327,6 +260,7 @@ fn queue_policy(
             1..=QUEUE_MAX_DELAY_SECONDS,
         ),
         max_attempts: number(QUEUE_MAX_ATTEMPTS, defaults.max_attempts, 1..=100),
+        attempt_timeout_ms: defaults.attempt_timeout_ms,
     }
 }
 
@@ -354,112 +288,10 @@ fn is_project_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-.:_".contains(&b))
 }
 
-/// Whether a validated base URL's authority (`host[:port]/...`) is this
-/// machine: `localhost`, `127.0.0.0/8` or `[::1]`.
-fn is_loopback(rest: &str) -> bool {
-    let authority = rest.split('/').next().unwrap_or("");
-    if let Some(v6) = authority.strip_prefix('[') {
-        return v6.split(']').next() == Some("::1");
-    }
-    let host = authority.split(':').next().unwrap_or("");
-    host.eq_ignore_ascii_case("localhost")
-        || host.strip_prefix("127.").is_some_and(|r| {
-            r.split('.').count() == 3 && r.split('.').all(|o| o.parse::<u8>().is_ok())
-        })
-}
-
-/// `http(s)://host[:port][/path]` with no user info, query or fragment,
-/// returned without a trailing slash. A path is allowed only when `allow_path`.
-fn base_url(v: &str, allow_path: bool) -> Result<String, String> {
-    let bad = |why: &str| Err(format!("{v:?} {why}"));
-    let Some((scheme, rest)) = v.split_once("://") else {
-        return bad("is not an absolute http(s) URL");
-    };
-    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-        return bad("must use http or https");
-    }
-    if rest.contains(['?', '#', '@', '\\'])
-        || !rest.is_ascii()
-        || rest.contains(char::is_whitespace)
-    {
-        return bad("must not have a query, fragment, user info, spaces or non-ASCII");
-    }
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(v6) => match v6.split_once(']') {
-            Some((h, "")) => (h, None),
-            Some((h, p)) => match p.strip_prefix(':') {
-                Some(p) => (h, Some(p)),
-                None => return bad("has an invalid host"),
-            },
-            None => return bad("has an invalid host"),
-        },
-        None => match authority.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        },
-    };
-    let host_ok = if authority.starts_with('[') {
-        !host.is_empty()
-            && host
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-    } else {
-        // DNS labels: letters, digits and inner hyphens, separated by dots.
-        host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
-    };
-    if !host_ok {
-        return bad("has an invalid host");
-    }
-    if let Some(p) = port {
-        let digits = !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-        if !digits || p.parse::<u16>().map_or(true, |n| n == 0) {
-            return bad("has an invalid port");
-        }
-    }
-    let path = path.trim_end_matches('/');
-    if !path.is_empty() && !allow_path {
-        return bad("must be scheme://host[:port] only (the request's path and query are kept)");
-    }
-    Ok(format!(
-        "{}://{authority}{path}",
-        scheme.to_ascii_lowercase()
-    ))
-}
-
-/// The URL to fetch from the origin: the fixed origin plus the request's
-/// path and query, or the request URL unchanged.
-pub fn origin_request_url(origin: &str, request_url: &str) -> String {
-    format!("{origin}{}", path_and_query(request_url))
-}
-
-/// The path of an absolute request URL, without query or fragment: what the
-/// batch endpoint's `ADMIN_PATH` is compared with. workerd hands the worker a
-/// parsed and re-serialised URL, so dot segments are already resolved.
-pub fn request_path(request_url: &str) -> &str {
-    let p = path_and_query(request_url);
-    &p[..p.find(['?', '#']).unwrap_or(p.len())]
-}
-
-/// Everything from the path on (`/login?next=%2F#x`), `/` when there is none.
-fn path_and_query(request_url: &str) -> &str {
-    let after_scheme = request_url.find("://").map_or(0, |i| i + 3);
-    request_url[after_scheme..]
-        .find('/')
-        .map_or("/", |i| &request_url[after_scheme + i..])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::assessment_id::AssessmentId;
     use std::collections::HashMap;
 
     fn parse(vars: &[(&str, &str)]) -> Config {
@@ -568,15 +400,6 @@ mod tests {
     }
 
     #[test]
-    fn scrubbing_removes_the_raw_and_the_encoded_key() {
-        let c = parse(&[(PROJECT_ID, "p"), (API_KEY, "a+b")]);
-        assert_eq!(
-            c.api.unwrap().scrub("GET /x?key=a%2Bb failed; key a+b"),
-            "GET /x?key=[redacted] failed; key [redacted]"
-        );
-    }
-
-    #[test]
     fn the_batch_endpoint_needs_a_strong_admin_token() {
         assert_eq!(parse(GOOD).admin, None);
         let mut vars = GOOD.to_vec();
@@ -658,59 +481,5 @@ mod tests {
                 errors[0]
             );
         }
-    }
-
-    #[test]
-    fn base_urls_are_validated() {
-        for ok in [
-            "http://127.0.0.1:8080",
-            "https://example.com/",
-            "http://[::1]:8080",
-            "http://localhost",
-        ] {
-            assert!(base_url(ok, false).is_ok(), "{ok}");
-        }
-        for bad in [
-            "127.0.0.1:8080",
-            "http://",
-            "http://a b",
-            "http://user@host",
-            "http://host?x",
-            "http://host:0",
-            "http://host:99999",
-            "http://host/path",
-            "javascript://x",
-            "http://host:+80",
-            "http://.",
-            "http://-",
-            "http://a..b",
-            "http://host:",
-        ] {
-            assert!(base_url(bad, false).is_err(), "{bad}");
-        }
-        assert_eq!(base_url("HTTP://h:1/p/", true).unwrap(), "http://h:1/p");
-    }
-
-    #[test]
-    fn the_request_path_drops_query_and_fragment() {
-        assert_eq!(request_path("https://shop.example/a/b?x=/c#/d"), "/a/b");
-        assert_eq!(request_path("https://shop.example/a%2Fb#x"), "/a%2Fb");
-        assert_eq!(request_path("https://shop.example"), "/");
-        assert_eq!(request_path("https://shop.example?x"), "/");
-    }
-
-    #[test]
-    fn the_origin_url_keeps_path_and_query() {
-        assert_eq!(
-            origin_request_url(
-                "http://127.0.0.1:8080",
-                "https://shop.example/login?next=%2F#x"
-            ),
-            "http://127.0.0.1:8080/login?next=%2F#x"
-        );
-        assert_eq!(
-            origin_request_url("http://o", "https://shop.example"),
-            "http://o/"
-        );
     }
 }

@@ -90,7 +90,7 @@ mod tests {
     use crate::outcome;
 
     fn key(id: &str, header: &str) -> AnnotationKey {
-        let o = outcome::parse(header).unwrap();
+        let o = outcome::parse_header(header).unwrap();
         AnnotationKey::new(&AssessmentId::parse(id).unwrap(), &o.annotation)
     }
 

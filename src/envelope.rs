@@ -86,7 +86,7 @@ impl Envelope {
             return Err(EnvelopeError::Annotation("not a JSON object".into()));
         }
         let parsed =
-            outcome::parse_text(body).map_err(|e| EnvelopeError::Annotation(e.to_string()))?;
+            outcome::parse_stored(body).map_err(|e| EnvelopeError::Annotation(e.to_string()))?;
         if parsed.assessment.is_some() {
             return Err(EnvelopeError::Annotation(
                 "assessment belongs in the envelope, not the body".into(),
@@ -102,7 +102,8 @@ mod tests {
     use serde_json::{json, Value};
 
     fn sample() -> (AssessmentId, Annotation) {
-        let o = outcome::parse("FRAUDULENT; reasons=INCORRECT_PASSWORD; account-id=u-1").unwrap();
+        let o = outcome::parse_header("FRAUDULENT; reasons=INCORRECT_PASSWORD; account-id=u-1")
+            .unwrap();
         (
             AssessmentId::parse("bc304e08a0000000").unwrap(),
             o.annotation,
@@ -118,7 +119,7 @@ mod tests {
         // Accepted at the front door (escaped in a header, raw in a batch
         // item), so the consumer must not refuse it as undecodable bytes.
         let id = AssessmentId::parse("bc304e08a0000000").unwrap();
-        let header = outcome::parse(r#"{"annotation":"LEGITIMATE","accountId":"u\ufffd"}"#);
+        let header = outcome::parse_header(r#"{"annotation":"LEGITIMATE","accountId":"u\ufffd"}"#);
         let item = outcome::parse_batch_item(
             "{\"annotation\":\"LEGITIMATE\",\"accountId\":\"u\u{FFFD}\"}",
         );

@@ -6,6 +6,7 @@
 //! The `runtime` module is the thin shell that moves bytes between the
 //! Workers runtime and that core.
 
+pub mod admin;
 pub mod annotate_call;
 pub mod annotation;
 pub mod assessment_id;
@@ -13,6 +14,7 @@ pub mod batch;
 pub mod config;
 pub mod cookies;
 pub mod dedup;
+pub mod delivery;
 pub mod envelope;
 pub mod error;
 pub mod log;
@@ -20,6 +22,7 @@ pub mod outcome;
 pub mod relay;
 pub mod retry;
 pub mod token_sources;
+pub mod url;
 
 #[cfg(feature = "runtime")]
 mod runtime;

@@ -8,7 +8,7 @@ use crate::annotate_call::GoogleError;
 use crate::annotation::{Label, Reason};
 use crate::assessment_id::AssessmentId;
 use crate::error::{ConfigError, OutcomeError};
-use crate::token_sources::Rejected;
+use crate::token_sources::RejectedToken;
 
 /// Severity, least to most: `LOG_LEVEL` drops the events below it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -108,6 +108,9 @@ pub enum Event {
     },
     /// The queue could not take a message; it is sent directly instead.
     EnqueueFailed { error: String },
+    /// Queue mode: the consumer cannot deliver (its configuration is
+    /// invalid), so the whole batch goes back to the platform's retries.
+    QueueBatchRetried { config_errors: Vec<String> },
     /// A queue message that is not a valid annotation envelope.
     QueueMessageInvalid { error: String, dead_lettered: bool },
     /// The batch endpoint took a request.
@@ -122,7 +125,7 @@ pub enum Event {
     OutcomeDropped {
         reason: &'static str,
         #[serde(skip_serializing_if = "Vec::is_empty")]
-        tokens_rejected: Vec<Rejected>,
+        tokens_rejected: Vec<RejectedToken>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         config_errors: Vec<String>,
     },
@@ -172,6 +175,7 @@ impl Event {
             | Event::OriginUnreachable { .. }
             | Event::OriginInvalidStatus { .. }
             | Event::QueueMessageInvalid { .. }
+            | Event::QueueBatchRetried { .. }
             | Event::WorkerError { .. } => Level::Error,
         }
     }
@@ -220,7 +224,7 @@ mod tests {
 
     #[test]
     fn a_rejected_outcome_names_the_header_and_why() {
-        let e = crate::outcome::parse("MAYBE").unwrap_err();
+        let e = crate::outcome::parse_header("MAYBE").unwrap_err();
         let line = Event::outcome_rejected("X-Recaptcha-Outcome", &e).to_line();
         assert!(line.contains(r#""event":"outcome_rejected""#));
         assert!(line.contains("unknown label"));

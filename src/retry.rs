@@ -78,17 +78,8 @@ impl RetryPolicy {
         if attempts >= self.max_attempts {
             return None;
         }
-        let exp = attempts.saturating_sub(1).min(32);
-        let ceiling = self
-            .base_ms
-            .saturating_mul(1u64 << exp)
-            .min(self.max_backoff_ms);
-        let jitter = if jitter.is_finite() {
-            jitter.clamp(0.0, 1.0)
-        } else {
-            1.0
-        };
-        let backoff = (ceiling as f64 * jitter) as u64;
+        let ceiling = doubled(self.base_ms, attempts, self.max_backoff_ms);
+        let backoff = (ceiling as f64 * unit(jitter)) as u64;
         let delay = backoff.max(retry_after_ms.unwrap_or(0));
         let starts_at = elapsed_ms.saturating_add(delay);
         (starts_at.saturating_add(self.min_attempt_ms) <= self.budget_ms).then_some(delay)
@@ -116,8 +107,8 @@ pub const QUEUE_MAX_DELAY_SECONDS: u32 = 43_200;
 pub enum QueueAction {
     /// Delivered: acknowledge it.
     Ack,
-    /// Transient failure: enqueue again after this many seconds.
-    RetryAfter(u32),
+    /// Transient failure: enqueue again, delayed by this many seconds.
+    Requeue(u32),
     /// Give up on it: send it to the dead-letter queue (if any) and acknowledge.
     DeadLetter,
 }
@@ -129,6 +120,8 @@ pub struct QueuePolicy {
     pub base_seconds: u32,
     pub max_delay_seconds: u32,
     pub max_attempts: u32,
+    /// Longest single attempt made by the consumer.
+    pub attempt_timeout_ms: u64,
 }
 
 impl Default for QueuePolicy {
@@ -138,6 +131,7 @@ impl Default for QueuePolicy {
             base_seconds: 30,
             max_delay_seconds: QUEUE_MAX_DELAY_SECONDS,
             max_attempts: 10,
+            attempt_timeout_ms: 10_000,
         }
     }
 }
@@ -156,7 +150,7 @@ impl QueuePolicy {
             Disposition::Final => QueueAction::DeadLetter,
             Disposition::Retryable if attempts >= self.max_attempts => QueueAction::DeadLetter,
             Disposition::Retryable => {
-                QueueAction::RetryAfter(self.delay_seconds(attempts, retry_after_ms, jitter))
+                QueueAction::Requeue(self.delay_seconds(attempts, retry_after_ms, jitter))
             }
         }
     }
@@ -165,19 +159,26 @@ impl QueuePolicy {
     /// the delay keeps growing; `Retry-After` is a floor; all capped.
     pub fn delay_seconds(&self, attempts: u32, retry_after_ms: Option<u64>, jitter: f64) -> u32 {
         let cap = u64::from(self.max_delay_seconds.min(QUEUE_MAX_DELAY_SECONDS));
-        let exp = attempts.saturating_sub(1).min(32);
-        let ceiling = u64::from(self.base_seconds)
-            .saturating_mul(1u64 << exp)
-            .min(cap);
-        let jitter = if jitter.is_finite() {
-            jitter.clamp(0.0, 1.0)
-        } else {
-            1.0
-        };
+        let ceiling = doubled(u64::from(self.base_seconds), attempts, cap);
         let half = ceiling as f64 / 2.0;
-        let backoff = (half + half * jitter).ceil() as u64;
+        let backoff = (half + half * unit(jitter)).ceil() as u64;
         let floor = retry_after_ms.map_or(0, |ms| ms.div_ceil(1000));
         backoff.max(floor).min(cap) as u32
+    }
+}
+
+/// `base` doubled once per attempt after the first, capped at `cap`.
+fn doubled(base: u64, attempts: u32, cap: u64) -> u64 {
+    let exp = attempts.saturating_sub(1).min(32);
+    base.saturating_mul(1u64 << exp).min(cap)
+}
+
+/// A jitter sample in `[0, 1]`; anything not finite counts as the maximum.
+fn unit(jitter: f64) -> f64 {
+    if jitter.is_finite() {
+        jitter.clamp(0.0, 1.0)
+    } else {
+        1.0
     }
 }
 
@@ -263,7 +264,7 @@ mod tests {
         );
         assert_eq!(
             q.action(Disposition::Retryable, 1, None, 0.0),
-            QueueAction::RetryAfter(15)
+            QueueAction::Requeue(15)
         );
         assert_eq!(
             q.action(Disposition::Retryable, q.max_attempts, None, 0.0),

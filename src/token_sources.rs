@@ -26,7 +26,8 @@ pub enum TokenProblem {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Rejected {
+/// A token source passed over, and why.
+pub struct RejectedToken {
     pub source: Source,
     pub problem: TokenProblem,
 }
@@ -36,7 +37,7 @@ pub struct Rejected {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Extraction {
     pub found: Option<(AssessmentId, Source)>,
-    pub rejected: Vec<Rejected>,
+    pub rejected: Vec<RejectedToken>,
 }
 
 impl Extraction {
@@ -60,7 +61,7 @@ pub fn extract(
                 out.found = Some((id, source));
                 return out;
             }
-            None => out.rejected.push(Rejected {
+            None => out.rejected.push(RejectedToken {
                 source,
                 problem: TokenProblem::NoAssessmentId,
             }),
@@ -77,7 +78,7 @@ pub fn extract(
                     out.found = Some((id, source));
                     return out;
                 }
-                Err(problem) => out.rejected.push(Rejected { source, problem }),
+                Err(problem) => out.rejected.push(RejectedToken { source, problem }),
             }
         }
     }

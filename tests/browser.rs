@@ -45,7 +45,7 @@ fn no_input_panics_the_wasm_core() {
         "reasons=,,,",
     ];
     for s in nasty {
-        let _ = recaptcha_annotate_edge::outcome::parse(s);
+        let _ = recaptcha_annotate_edge::outcome::parse_header(s);
         let _ = recaptcha_annotate_edge::assessment_id::AssessmentId::from_token(s);
         let cfg = recaptcha_annotate_edge::config::Config::parse(|_| Some(s.to_owned()));
         let _ = recaptcha_annotate_edge::token_sources::extract(

@@ -29,14 +29,14 @@ fn regressions(target: &str) -> Vec<(PathBuf, String)> {
 /// header or as a batch item, read back as the queue consumer re-validates
 /// it, is the same annotation.
 fn assert_round_trip(input: &str) {
-    let header = outcome::parse(input).ok().map(|o| o.annotation);
+    let header = outcome::parse_header(input).ok().map(|o| o.annotation);
     let item = outcome::parse_batch_item(input)
         .ok()
         .map(|(o, _)| o.annotation);
     for annotation in header.into_iter().chain(item) {
         let json = annotation.to_json();
         assert_eq!(
-            outcome::parse_text(&json),
+            outcome::parse_stored(&json),
             Ok(Outcome {
                 assessment: None,
                 annotation,
@@ -65,7 +65,8 @@ fn a_transaction_value_reaches_google_unchanged() {
         "33333333333333333333333333333332",
         "1.0715660391465826e-75",
     ] {
-        let o = outcome::parse(&format!(r#"{{"transactionEvent":{{"value":{text}}}}}"#)).unwrap();
+        let o = outcome::parse_header(&format!(r#"{{"transactionEvent":{{"value":{text}}}}}"#))
+            .unwrap();
         let got = o
             .annotation
             .transaction_event

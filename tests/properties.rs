@@ -245,7 +245,7 @@ proptest! {
 
     #[test]
     fn outcome_parsing_never_panics_and_every_accepted_body_is_googles_shape(header in ".*") {
-        if let Ok(o) = outcome::parse(&header) {
+        if let Ok(o) = outcome::parse_header(&header) {
             let body: Value = serde_json::from_str(&o.annotation.to_json()).unwrap();
             prop_assert_eq!(google_schema_violation(&body), None, "from {:?}", header);
         }
@@ -253,7 +253,7 @@ proptest! {
 
     #[test]
     fn json_looking_input_never_panics(header in r#"\{[ -~]{0,200}\}?"#) {
-        let _ = outcome::parse(&header);
+        let _ = outcome::parse_header(&header);
     }
 
     #[test]
@@ -276,7 +276,7 @@ proptest! {
         if let Some(a) = &assessment { parts.push(format!("Assessment={a}")); }
         let header = parts.join(&format!("{pad};{pad}"));
 
-        let o = outcome::parse(&header).unwrap();
+        let o = outcome::parse_header(&header).unwrap();
         prop_assert_eq!(o.annotation.label, label);
         prop_assert_eq!(o.annotation.reasons, reasons);
         prop_assert_eq!(o.annotation.account_id, account);
@@ -285,7 +285,7 @@ proptest! {
 
     #[test]
     fn every_accepted_json_outcome_serializes_to_a_body_google_accepts(outcome in json_outcome_strategy()) {
-        if let Ok(o) = outcome::parse(&outcome.to_string()) {
+        if let Ok(o) = outcome::parse_header(&outcome.to_string()) {
             let body: Value = serde_json::from_str(&o.annotation.to_json()).unwrap();
             prop_assert_eq!(google_schema_violation(&body), None, "from {}", outcome);
         }
@@ -293,7 +293,7 @@ proptest! {
 
     #[test]
     fn every_accepted_short_outcome_serializes_to_a_body_google_accepts(header in "[A-Za-z_ ;,=@.0-9-]{0,80}") {
-        if let Ok(o) = outcome::parse(&header) {
+        if let Ok(o) = outcome::parse_header(&header) {
             let body: Value = serde_json::from_str(&o.annotation.to_json()).unwrap();
             prop_assert_eq!(google_schema_violation(&body), None, "from {:?}", header);
         }

@@ -1,6 +1,6 @@
 //! The JSON outcome form: `{"annotation":…,"reasons":[…],…,"assessment":…}`.
 //!
-//! Input: the header value (`outcome::parse`) and the same text as a batch
+//! Input: the header value (`outcome::parse_header`) and the same text as a batch
 //! item (`outcome::parse_batch_item`, which also takes `token`).
 //!
 //! Asserts: an accepted outcome is a non-empty body in Google's schema that
@@ -16,7 +16,7 @@ use recaptcha_annotate_edge_fuzz::{check_annotation, check_id, check_round_trip,
 
 fuzz_target!(|data: &[u8]| {
     let Some(value) = text(data) else { return };
-    let header = outcome::parse(value);
+    let header = outcome::parse_header(value);
     if let Ok(o) = &header {
         check_annotation(&o.annotation);
         check_round_trip(&o.annotation);

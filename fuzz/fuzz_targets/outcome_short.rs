@@ -1,6 +1,6 @@
 //! The short outcome form: `LABEL; reasons=R1,R2; account-id=…; assessment=…`.
 //!
-//! Input: the header value, as the origin sent it (`outcome::parse` picks
+//! Input: the header value, as the origin sent it (`outcome::parse_header` picks
 //! the form, so JSON-looking input goes to the other parser and is only
 //! checked for not panicking here).
 //!
@@ -17,7 +17,7 @@ use recaptcha_annotate_edge_fuzz::{check_annotation, check_id, check_round_trip,
 
 fuzz_target!(|data: &[u8]| {
     let Some(header) = text(data) else { return };
-    let Ok(o) = outcome::parse(header) else {
+    let Ok(o) = outcome::parse_header(header) else {
         return;
     };
     check_annotation(&o.annotation);
@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
     let canonical = short_form(&o);
     // Canonical parts are never longer than the ones they came from.
     assert!(canonical.len() <= header.len(), "{canonical:?}");
-    assert_eq!(outcome::parse(&canonical).as_ref(), Ok(&o), "{canonical:?}");
+    assert_eq!(outcome::parse_header(&canonical).as_ref(), Ok(&o), "{canonical:?}");
 });
 
 fn short_form(o: &Outcome) -> String {

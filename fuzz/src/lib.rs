@@ -90,7 +90,7 @@ pub fn check_annotation(a: &Annotation) {
 }
 
 /// The body we would send, read back as the queue consumer re-validates it
-/// (`outcome::parse_text`), means the same annotation: nothing is lost or
+/// (`outcome::parse_stored`), means the same annotation: nothing is lost or
 /// changed on the way to Google, and no accepted outcome is refused later.
 pub fn check_round_trip(a: &Annotation) {
     let json = a.to_json();
@@ -100,7 +100,7 @@ pub fn check_round_trip(a: &Annotation) {
     if json.len() > outcome::MAX_LEN {
         return;
     }
-    match outcome::parse_text(&json) {
+    match outcome::parse_stored(&json) {
         Ok(back) => assert_eq!(
             back,
             Outcome {

@@ -195,7 +195,7 @@ fn phone(raw: RawPhoneEvent) -> Result<PhoneAuthenticationEvent, OutcomeError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::parse as parse_header;
+    use super::super::parse_header;
     use super::*;
 
     #[test]

@@ -23,21 +23,21 @@ pub struct Outcome {
 
 /// Parses an outcome header value, as the runtime decoded it from the
 /// origin's bytes. Rejects it as a whole on any error.
-pub fn parse(value: &str) -> Result<Outcome, OutcomeError> {
+pub fn parse_header(value: &str) -> Result<Outcome, OutcomeError> {
     // The runtime turns header bytes that are not UTF-8 into U+FFFD, so
     // `u\xff` and `u\xfe` would both reach Google as one account. A
     // character the origin meant is written as the JSON escape `\ufffd`.
     if value.len() <= MAX_LEN && value.contains(char::REPLACEMENT_CHARACTER) {
         return Err(OutcomeError::NotUtf8);
     }
-    parse_text(value)
+    parse_stored(value)
 }
 
 /// Parses outcome text whose characters are its writer's own: a queued body,
-/// re-validated by the consumer. The rules of [`parse`] but the one about
+/// re-validated by the consumer. The rules of [`parse_header`] but the one about
 /// header bytes: a body may hold a U+FFFD the origin wrote escaped, or a batch
 /// item one in its (UTF-8 checked) request body.
-pub fn parse_text(value: &str) -> Result<Outcome, OutcomeError> {
+pub fn parse_stored(value: &str) -> Result<Outcome, OutcomeError> {
     if value.len() > MAX_LEN {
         return Err(OutcomeError::TooLong {
             len: value.len(),
@@ -84,15 +84,15 @@ mod tests {
 
     #[test]
     fn the_first_non_space_character_picks_the_form() {
-        let json = parse(r#"  {"annotation":"LEGITIMATE"}"#).unwrap();
-        let short = parse("  legitimate").unwrap();
+        let json = parse_header(r#"  {"annotation":"LEGITIMATE"}"#).unwrap();
+        let short = parse_header("  legitimate").unwrap();
         assert_eq!(json, short);
     }
 
     #[test]
     fn a_token_is_only_accepted_in_batch_items() {
         let item = r#"{"token":"t:U=bc304e08a0000000","annotation":"LEGITIMATE"}"#;
-        assert!(matches!(parse(item), Err(OutcomeError::Json(_))));
+        assert!(matches!(parse_header(item), Err(OutcomeError::Json(_))));
         let (o, token) = parse_batch_item(item).unwrap();
         assert_eq!(token.as_deref(), Some("t:U=bc304e08a0000000"));
         assert_eq!(o.annotation.to_json(), r#"{"annotation":"LEGITIMATE"}"#);
@@ -106,20 +106,23 @@ mod tests {
             "\u{FFFD}LEGITIMATE",
             "{\"annotation\":\"LEGITIMATE\",\"accountId\":\"u\u{FFFD}\"}",
         ] {
-            assert_eq!(parse(value), Err(OutcomeError::NotUtf8), "{value}");
+            assert_eq!(parse_header(value), Err(OutcomeError::NotUtf8), "{value}");
         }
         // An escaped U+FFFD is the origin's own choice, written in ASCII; the
         // body made of it holds the character, and is still valid as stored text.
-        let escaped = parse(r#"{"annotation":"LEGITIMATE","accountId":"u\ufffd"}"#).unwrap();
+        let escaped = parse_header(r#"{"annotation":"LEGITIMATE","accountId":"u\ufffd"}"#).unwrap();
         let body = escaped.annotation.to_json();
         assert!(body.contains(char::REPLACEMENT_CHARACTER));
-        assert_eq!(parse_text(&body), Ok(escaped));
+        assert_eq!(parse_stored(&body), Ok(escaped));
     }
 
     #[test]
     fn oversized_and_empty_headers_are_rejected() {
         let long = format!("LEGITIMATE;account-id={}", "a".repeat(MAX_LEN));
-        assert!(matches!(parse(&long), Err(OutcomeError::TooLong { .. })));
-        assert_eq!(parse("   "), Err(OutcomeError::Empty));
+        assert!(matches!(
+            parse_header(&long),
+            Err(OutcomeError::TooLong { .. })
+        ));
+        assert_eq!(parse_header("   "), Err(OutcomeError::Empty));
     }
 }

@@ -80,7 +80,7 @@ fn non_empty<'a>(param: &'static str, raw: &'a str) -> Result<&'a str, OutcomeEr
 
 #[cfg(test)]
 mod tests {
-    use super::super::parse as parse_header;
+    use super::super::parse_header;
     use super::*;
 
     fn ok(s: &str) -> Outcome {

@@ -15,17 +15,12 @@ static CONFIG: OnceLock<Config> = OnceLock::new();
 pub fn get(env: &Env) -> &'static Config {
     CONFIG.get_or_init(|| {
         let config = Config::parse(|name| var(env, name));
+        logger::set_level(config.log_level);
         if !config.problems.is_empty() {
             logger::emit(&Event::config_invalid(&config.problems, config.api.is_ok()));
         }
         config
     })
-}
-
-/// The isolate's configuration if it has been read: the logger asks before
-/// it is (the configuration's own problems are logged while it is parsed).
-pub fn parsed() -> Option<&'static Config> {
-    CONFIG.get()
 }
 
 /// A `[vars]` entry or secret as text. TOML numbers (a project number

@@ -1,14 +1,23 @@
 //! Writes core [`Event`]s to the Workers console at their level.
 
+use std::sync::OnceLock;
+
 use super::bindings::{console_debug, console_error, console_log, console_warn};
-use super::env_config;
 use crate::log::{Event, Level};
 
-/// Logs `event` unless `LOG_LEVEL` is above its level; a dropped event is
-/// never serialized.
+/// The isolate's `LOG_LEVEL`; until it is set, every event is logged.
+static LEVEL: OnceLock<Level> = OnceLock::new();
+
+/// Sets the level once per isolate; later calls change nothing.
+pub fn set_level(level: Level) {
+    let _ = LEVEL.set(level);
+}
+
+/// Logs `event` unless the level is above its own; a dropped event is never
+/// serialized.
 pub fn emit(event: &Event) {
     let level = event.level();
-    if env_config::parsed().is_some_and(|config| level < config.log_level) {
+    if LEVEL.get().is_some_and(|min| level < *min) {
         return;
     }
     let line = event.to_line();

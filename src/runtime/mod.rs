@@ -1,23 +1,24 @@
 //! The Workers runtime shell: moves bytes between workerd and the core.
 //!
-//! Phases, as in a proxy pipeline: read the request's tokens
-//! ([`proxy::forward`]), filter the origin's response
-//! ([`proxy::filter_response`]), then annotate after the response: enqueue
-//! it ([`queue`]) or send it ([`deliver::annotate`]) under `ctx.wait_until`.
-//! [`admin`] takes late annotations in batches; [`queue::consume`] delivers
-//! queued ones.
+//! [`proxy::handle`] runs one request through the phases of an
+//! [`exchange::Exchange`]: read the request's tokens and forward it, filter
+//! the origin's response, then annotate after the response: enqueue it
+//! ([`queue`]) or deliver it ([`direct`]) under `ctx.wait_until`.
+//! [`batch_endpoint`] takes late annotations in batches; [`queue::consume`]
+//! delivers queued ones.
 
-mod admin;
+mod batch_endpoint;
 mod bindings;
-mod deliver;
+mod direct;
 mod env_config;
+mod exchange;
 mod logger;
 mod proxy;
 mod queue;
 mod recent;
+mod responses;
 
-use crate::config::request_path;
-use crate::log::Event;
+use crate::url::request_path;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use worker::{event, js_sys, web_sys, worker_sys, Context, Env, MessageBatch, Request, Result};
@@ -39,23 +40,13 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> js_sy
         if request_path(&req.url()) == admin.path {
             return worker::wasm_bindgen_futures::future_to_promise(async move {
                 let queue = queue::producer(&env);
-                let resp = admin::handle(Request::from(req), admin, config, queue, &ctx).await;
-                Ok(or_internal_error(resp.map(Into::into))?.into())
+                let resp =
+                    batch_endpoint::handle(Request::from(req), admin, config, queue, &ctx).await;
+                Ok(responses::or_internal_error(resp.map(Into::into))?.into())
             });
         }
     }
     proxy::handle(&req, config, env, ctx)
-}
-
-/// What the client gets when the worker itself fails (a runtime call threw):
-/// a 500, and the reason in the log.
-fn or_internal_error(resp: Result<web_sys::Response>) -> Result<web_sys::Response> {
-    resp.or_else(|e| {
-        logger::emit(&Event::WorkerError {
-            error: e.to_string(),
-        });
-        proxy::plain_text(500, "Internal server error\n")
-    })
 }
 
 #[event(queue)]

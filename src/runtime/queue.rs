@@ -14,13 +14,14 @@ use worker::{
     QueueRetryOptionsBuilder, RawMessage, RawMessageBuilder, SendMessage,
 };
 
-use super::deliver::{self, now_ms, Attempt, MAX_IN_FLIGHT};
+use super::direct::{self, now_ms, MAX_IN_FLIGHT};
 use super::logger;
-use crate::annotate_call::AnnotateRequest;
-use crate::config::{ApiTarget, Config};
+use crate::annotate_call::ApiTarget;
+use crate::config::Config;
+use crate::delivery::{Delivery, End};
 use crate::envelope::Envelope;
 use crate::log::{DeliveryResult, Event, Mode};
-use crate::retry::{disposition, Disposition, QueueAction, RetryPolicy};
+use crate::retry::QueueAction;
 
 /// Producer binding of the annotations queue; its presence turns queue mode on.
 pub const BINDING: &str = "ANNOTATIONS";
@@ -100,12 +101,10 @@ pub async fn consume(batch: MessageBatch<JsValue>, env: &Env, config: &Config) {
         Err(errors) => {
             // Nothing can be delivered without the API settings: keep the
             // messages (the platform's max_retries and DLQ still apply).
-            logger::emit(&Event::OutcomeDropped {
-                reason: "queue consumer cannot deliver: configuration invalid; messages retried",
-                tokens_rejected: Vec::new(),
+            logger::emit(&Event::QueueBatchRetried {
                 config_errors: errors.iter().map(ToString::to_string).collect(),
             });
-            batch.retry_all_with_options(&retry_after(config.queue.base_seconds));
+            batch.retry_all_with_options(&platform_retry(config.queue.base_seconds));
             return;
         }
     };
@@ -171,9 +170,14 @@ impl Consumer<'_> {
             }
         };
 
-        let request = AnnotateRequest::new(self.api, &envelope.assessment, &annotation);
-        let timeout = RetryPolicy::default().attempt_timeout_ms;
-        let attempt = deliver::attempt(&request, timeout).await;
+        let delivery = Delivery {
+            api: self.api,
+            id: envelope.assessment,
+            annotation,
+            started_ms: envelope.first_seen_ms,
+        };
+        let policy = &self.config.queue;
+        let attempt = direct::attempt(&delivery.request(), policy.attempt_timeout_ms).await;
         // A replay starts a fresh count: one transient failure sends the
         // message back to the main queue for a new life, not to the DLQ.
         let attempts = if self.replaying {
@@ -181,32 +185,24 @@ impl Consumer<'_> {
         } else {
             envelope.attempts.saturating_add(1)
         };
-        let outcome = disposition(attempt.status);
-        let action = self.config.queue.action(
-            outcome,
-            attempts,
-            attempt.retry_after_ms,
-            js_sys::Math::random(),
-        );
         let log = |result, dead_lettered| {
-            logger::emit(&deliver::ended(
-                self.api,
-                envelope.assessment,
-                &annotation,
-                result,
-                Some(&attempt),
-                attempts,
-                now_ms().saturating_sub(envelope.first_seen_ms),
-                Mode::Queue,
-                dead_lettered,
+            logger::emit(&delivery.ended(
+                now_ms(),
+                End {
+                    result,
+                    last: Some(&attempt),
+                    attempts,
+                    mode: Mode::Queue,
+                    dead_lettered,
+                },
             ))
         };
-        match action {
+        match attempt.next_queued(policy, attempts, js_sys::Math::random()) {
             QueueAction::Ack => {
                 log(DeliveryResult::Delivered, false);
                 message.ack();
             }
-            QueueAction::RetryAfter(delay_seconds) => {
+            QueueAction::Requeue(delay_seconds) => {
                 let mut next = envelope.clone();
                 next.attempts = attempts;
                 // A replayed message that fails transiently starts a normal life again.
@@ -225,21 +221,18 @@ impl Consumer<'_> {
                     message.ack();
                 } else {
                     // Fall back to the platform's retry (counted against max_retries).
-                    message.retry_with_options(&retry_after(delay_seconds));
+                    message.retry_with_options(&platform_retry(delay_seconds));
                 }
             }
             QueueAction::DeadLetter => {
-                let result = match outcome {
-                    Disposition::Final => DeliveryResult::Rejected,
-                    _ => DeliveryResult::GaveUp,
-                };
+                let result = DeliveryResult::from(attempt.disposition());
                 // A replayed message that fails again is not sent back to the DLQ.
                 if self.replaying {
                     log(result, false);
                     return message.ack();
                 }
                 envelope.attempts = attempts;
-                envelope.last_error = Some(describe(&attempt, self.api));
+                envelope.last_error = Some(attempt.describe(self.api));
                 let dead_lettered = match self.dlq {
                     Some(dlq) => enqueue(dlq, &envelope, 0).await.is_ok(),
                     None => false,
@@ -257,20 +250,8 @@ impl Consumer<'_> {
 }
 
 /// The platform's retry, after a delay.
-fn retry_after(delay_seconds: u32) -> QueueRetryOptions {
+fn platform_retry(delay_seconds: u32) -> QueueRetryOptions {
     QueueRetryOptionsBuilder::new()
         .with_delay_seconds(delay_seconds)
         .build()
-}
-
-/// A short reason for the dead-letter queue, scrubbed of the key.
-fn describe(attempt: &Attempt, api: &ApiTarget) -> String {
-    match (attempt.status, &attempt.network_error) {
-        (_, Some(e)) => api.scrub(e),
-        (Some(status), None) => match deliver::google_error(api, attempt) {
-            Some(g) => format!("{status} {}: {}", g.status, g.message),
-            None => format!("HTTP {status}"),
-        },
-        (None, None) => "no response".into(),
-    }
 }

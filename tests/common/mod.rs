@@ -130,7 +130,7 @@ pub fn check_extraction() {
 
 pub fn check_outcomes() {
     for (header, want, override_id) in OUTCOMES {
-        match (outcome::parse(header), want) {
+        match (outcome::parse_header(header), want) {
             (Ok(o), Ok(body)) => {
                 assert_eq!(o.annotation.to_json(), *body, "{header}");
                 assert_eq!(
@@ -152,7 +152,7 @@ pub fn check_annotate_request() {
     });
     let api = config.api.expect("valid config");
     let id = AssessmentId::parse("bc304e08a0000000").unwrap();
-    let o = outcome::parse("FRAUDULENT; reasons=INCORRECT_PASSWORD").unwrap();
+    let o = outcome::parse_header("FRAUDULENT; reasons=INCORRECT_PASSWORD").unwrap();
     let req = AnnotateRequest::new(&api, &id, &o.annotation);
     assert_eq!(
         req.url,

@@ -4,16 +4,18 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use worker::{Context, Headers, Method, Queue, Request, Response, Result};
 
-use super::{deliver, logger, queue};
-use crate::batch::{self, BatchError, Format, Rejected};
-use crate::config::{Admin, Config};
+use super::{direct, logger, queue};
+use crate::admin::Admin;
+use crate::batch::{self, BatchError, Format, RejectedItem};
+use crate::config::Config;
+use crate::delivery::Delivery;
 use crate::envelope::Envelope;
 use crate::log::{Event, Mode};
 
 #[derive(Serialize)]
 struct Receipt {
     accepted: usize,
-    rejected: Vec<Rejected>,
+    rejected: Vec<RejectedItem>,
 }
 
 #[derive(Serialize)]
@@ -27,7 +29,7 @@ struct PartlyEnqueued<'a> {
     error: &'a str,
     accepted: usize,
     not_enqueued: Vec<usize>,
-    rejected: Vec<Rejected>,
+    rejected: Vec<RejectedItem>,
 }
 
 fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
@@ -96,7 +98,7 @@ pub async fn handle(
     });
     match queue {
         Some(queue) => {
-            let now = deliver::now_ms();
+            let now = direct::now_ms();
             let envelopes: Vec<Envelope> = accepted
                 .iter()
                 .map(|a| Envelope::new(a.assessment, &a.annotation, now))
@@ -118,12 +120,17 @@ pub async fn handle(
             }
         }
         None => {
-            let started = deliver::now_ms();
-            let items = accepted
+            let started_ms = direct::now_ms();
+            let deliveries = accepted
                 .into_iter()
-                .map(|a| (a.assessment, a.annotation))
+                .map(|a| Delivery {
+                    api,
+                    id: a.assessment,
+                    annotation: a.annotation,
+                    started_ms,
+                })
                 .collect();
-            ctx.wait_until(deliver::annotate_many(api, items, started));
+            ctx.wait_until(direct::deliver_all(deliveries, &config.direct));
         }
     }
     json(

@@ -1,0 +1,236 @@
+//! One request's context, carried through the proxy's phases as pingora's
+//! per-request `CTX` is: the request phase finds the assessment ID and
+//! forwards, the response phase takes the outcome out, and the annotation
+//! phase sends it after the response.
+
+use std::cell::OnceCell;
+
+use wasm_bindgen::{JsCast, JsValue};
+use worker::{web_sys, Context, Env, Queue, Result};
+
+use super::bindings::{
+    self, fetch_request, fetch_url, header_delete, header_get, header_has, header_set, Names,
+    PendingResponse,
+};
+use super::responses::{plain_text, without_header};
+use super::{direct, logger, queue, recent};
+use crate::config::{Config, Origin};
+use crate::dedup::AnnotationKey;
+use crate::delivery::Delivery;
+use crate::envelope::Envelope;
+use crate::log::{DeliveryResult, Event};
+use crate::outcome;
+use crate::relay::is_relayable_status;
+use crate::token_sources::{self, Extraction};
+use crate::url::origin_request_url;
+
+thread_local! {
+    /// `{ redirect: "manual" }`: redirects are handed to the client, not
+    /// followed. fetch only reads it, so one object serves every request.
+    static MANUAL_REDIRECT: OnceCell<web_sys::RequestInit> = const { OnceCell::new() };
+}
+
+pub struct Exchange {
+    config: &'static Config,
+    names: &'static Names,
+    /// The request's assessment ID, and the token sources passed over.
+    extraction: Extraction,
+    env: Env,
+    ctx: Context,
+}
+
+impl Exchange {
+    /// Request phase: reads the request's tokens.
+    pub fn begin(req: &web_sys::Request, config: &'static Config, env: Env, ctx: Context) -> Self {
+        let names = bindings::names(config);
+        let incoming = req.headers();
+        let get = |name| header_get(&incoming, name).ok().flatten();
+        let extraction = token_sources::extract(
+            &config.token_header,
+            get(&names.token).as_deref(),
+            get(&names.cookie).as_deref(),
+            &config.token_cookies,
+        );
+        Exchange {
+            config,
+            names,
+            extraction,
+            env,
+            ctx,
+        }
+    }
+
+    /// Where the request goes; `None` when `ORIGIN_URL` is unusable.
+    pub fn origin_url(&self, req: &web_sys::Request) -> Option<String> {
+        match &self.config.origin {
+            Origin::SameAsRequest => Some(req.url()),
+            Origin::Fixed(origin) => Some(origin_request_url(origin, &req.url())),
+            Origin::Invalid => None,
+        }
+    }
+
+    /// Request phase: the client's request, unchanged but for the control
+    /// headers, with its body streamed and redirects handed back rather than
+    /// followed.
+    ///
+    /// Usually `fetch(url, { method, headers, body, redirect })`, as the
+    /// simplest pass-through Worker does, with the client's own headers when
+    /// there is nothing to edit. `new Request(url, request)` would copy the
+    /// same things but cost about as much CPU again as the fetch itself
+    /// (profiled), so it is kept for what an init cannot carry: a GET or HEAD
+    /// with a body (legal HTTP; an init with one throws "cannot have a body").
+    pub fn forward(
+        &self,
+        req: &web_sys::Request,
+        url: &str,
+    ) -> std::result::Result<PendingResponse, JsValue> {
+        let body = req.body();
+        if body.is_some() && matches!(req.method().as_str(), "GET" | "HEAD") {
+            let outgoing = web_sys::Request::new_with_str_and_init(url, req.unchecked_ref())?;
+            // The copy's headers are its own, so they are edited in place.
+            self.edit_control_headers(&outgoing.headers())?;
+            return Ok(MANUAL_REDIRECT.with(|cell| {
+                let init = cell.get_or_init(|| {
+                    let init = web_sys::RequestInit::new();
+                    init.set_redirect(web_sys::RequestRedirect::Manual);
+                    init
+                });
+                fetch_request(&outgoing, init)
+            }));
+        }
+        let incoming = req.headers();
+        let headers = if self.needs_edit(&incoming)? {
+            let copy = web_sys::Headers::new_with_headers(&incoming)?;
+            self.edit_control_headers(&copy)?;
+            copy
+        } else {
+            incoming
+        };
+        let init = web_sys::RequestInit::new();
+        bindings::copy_method(req, &init);
+        init.set_headers(&headers);
+        init.set_body(&body.map_or(JsValue::NULL, JsValue::from));
+        init.set_redirect(web_sys::RequestRedirect::Manual);
+        Ok(fetch_url(url, &init))
+    }
+
+    /// Whether the origin must get other headers than the client sent: a
+    /// control header to remove, or an assessment ID to add.
+    fn needs_edit(&self, incoming: &web_sys::Headers) -> std::result::Result<bool, JsValue> {
+        Ok(header_has(incoming, &self.names.outcome)?
+            || match &self.names.assessment_id {
+                Some(name) => self.extraction.id().is_some() || header_has(incoming, name)?,
+                None => false,
+            })
+    }
+
+    /// Removes what only the origin may say (the outcome header) and what
+    /// only the worker may say (the assessment ID header), then sets the ID.
+    fn edit_control_headers(&self, headers: &web_sys::Headers) -> std::result::Result<(), JsValue> {
+        header_delete(headers, &self.names.outcome)?;
+        if let Some(name) = &self.names.assessment_id {
+            header_delete(headers, name)?;
+            if let Some(id) = self.extraction.id() {
+                header_set(headers, name, id.as_str())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Response phase: an origin response without an outcome header goes
+    /// out as it came; one with it goes out without it, and the annotation
+    /// phase begins.
+    pub fn respond(&self, upstream: web_sys::Response) -> Result<web_sys::Response> {
+        let status = upstream.status();
+        if !is_relayable_status(status) {
+            logger::emit(&Event::OriginInvalidStatus { status });
+            return plain_text(502, "Bad gateway: invalid response from origin\n");
+        }
+        let Some(value) = header_get(&upstream.headers(), &self.names.outcome)? else {
+            return Ok(upstream);
+        };
+        let response = without_header(&upstream, &self.names.outcome)?;
+        self.annotate(&value);
+        Ok(response)
+    }
+
+    /// Annotation phase: validates the outcome, finds its assessment and
+    /// hands it to the queue or to direct delivery under `waitUntil`.
+    fn annotate(&self, value: &str) {
+        let config = self.config;
+        let outcome = match outcome::parse_header(value) {
+            Ok(o) => o,
+            Err(e) => return logger::emit(&Event::outcome_rejected(&config.outcome_header, &e)),
+        };
+        let Some(id) = outcome.assessment.or(self.extraction.id()) else {
+            return logger::emit(&Event::OutcomeDropped {
+                reason:
+                    "no assessment ID: no valid token in the request and no assessment= in the outcome",
+                tokens_rejected: self.extraction.rejected.clone(),
+                config_errors: Vec::new(),
+            });
+        };
+        let api = match &config.api {
+            Ok(api) => api,
+            Err(errors) => {
+                return logger::emit(&Event::OutcomeDropped {
+                    reason: "annotation disabled: configuration invalid",
+                    tokens_rejected: Vec::new(),
+                    config_errors: errors.iter().map(ToString::to_string).collect(),
+                })
+            }
+        };
+        let key = AnnotationKey::new(&id, &outcome.annotation);
+        if !recent::should_send(key) {
+            return logger::emit(&Event::AnnotationSuppressed {
+                assessment: id,
+                idempotency_key: key.to_hex(),
+            });
+        }
+        let delivery = Delivery {
+            api,
+            id,
+            annotation: outcome.annotation,
+            started_ms: direct::now_ms(),
+        };
+        // The queue binding is looked up only when there is something to send.
+        match queue::producer(&self.env) {
+            Some(queue) => self
+                .ctx
+                .wait_until(send_queued(delivery, key, queue, config)),
+            None => {
+                let sent = direct::deliver_as_promise(delivery, &config.direct, move || {
+                    // Let an identical outcome try again rather than be suppressed.
+                    recent::forget(key)
+                });
+                // Only throws outside a request, which this is not.
+                let _ = self.ctx.as_ref().wait_until(&sent);
+            }
+        }
+    }
+}
+
+/// Queue mode, after the response: enqueue, or if the queue fails deliver
+/// directly within the `waitUntil` budget.
+async fn send_queued(
+    delivery: Delivery<'static>,
+    key: AnnotationKey,
+    queue: Queue,
+    config: &'static Config,
+) {
+    let envelope = Envelope::new(delivery.id, &delivery.annotation, delivery.started_ms);
+    match queue::enqueue(&queue, &envelope, 0).await {
+        Ok(()) => {
+            return logger::emit(&Event::AnnotationEnqueued {
+                assessment: delivery.id,
+                idempotency_key: envelope.idempotency_key,
+            })
+        }
+        Err(e) => logger::emit(&Event::EnqueueFailed {
+            error: e.to_string(),
+        }),
+    }
+    if direct::deliver(delivery, &config.direct).await == DeliveryResult::GaveUp {
+        recent::forget(key);
+    }
+}

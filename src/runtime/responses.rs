@@ -1,0 +1,66 @@
+//! Responses the worker makes itself, and the origin's response with the
+//! outcome header taken out.
+
+use wasm_bindgen::JsValue;
+use worker::{js_sys, web_sys, Result};
+
+use super::bindings::{self, header_delete};
+use super::logger;
+use crate::log::Event;
+
+/// A response the worker made itself, as the handler's promise. Should even
+/// that throw, the promise rejects and the runtime answers 500.
+pub fn resolved(response: Result<web_sys::Response>) -> js_sys::Promise {
+    match response {
+        Ok(response) => js_sys::Promise::resolve(&JsValue::from(response)),
+        Err(e) => js_sys::Promise::reject(&e.into()),
+    }
+}
+
+/// What the client gets when the worker itself fails (a runtime call threw):
+/// a 500, and the reason in the log.
+pub fn or_internal_error(resp: Result<web_sys::Response>) -> Result<web_sys::Response> {
+    resp.or_else(|e| {
+        logger::emit(&Event::WorkerError {
+            error: e.to_string(),
+        });
+        plain_text(500, "Internal server error\n")
+    })
+}
+
+pub fn origin_unreachable(error: JsValue) -> Result<web_sys::Response> {
+    logger::emit(&Event::OriginUnreachable {
+        error: worker::Error::from(error).to_string(),
+    });
+    plain_text(502, "Bad gateway: origin unreachable\n")
+}
+
+pub fn plain_text(status: u16, body: &str) -> Result<web_sys::Response> {
+    let headers = web_sys::Headers::new()?;
+    headers.set("content-type", "text/plain; charset=utf-8")?;
+    let init = web_sys::ResponseInit::new();
+    init.set_status(status);
+    init.set_headers(&headers);
+    Ok(web_sys::Response::new_with_opt_str_and_init(
+        Some(body),
+        &init,
+    )?)
+}
+
+/// The origin's response without the header `name`: the same status,
+/// status text, streamed body and, for a 101, WebSocket.
+pub fn without_header(
+    upstream: &web_sys::Response,
+    name: &js_sys::JsString,
+) -> Result<web_sys::Response> {
+    let headers = web_sys::Headers::new_with_headers(&upstream.headers())?;
+    header_delete(&headers, name)?;
+    let init = web_sys::ResponseInit::new();
+    init.set_status(upstream.status());
+    init.set_headers(&headers);
+    bindings::copy_response_parts(upstream, &init);
+    Ok(web_sys::Response::new_with_opt_readable_stream_and_init(
+        upstream.body().as_ref(),
+        &init,
+    )?)
+}
