@@ -278,39 +278,35 @@ mod tests {
         assert_eq!(d.first_attempt_timeout(&p, 1_000 + p.budget_ms - 500), None);
     }
 
+    /// One attempt in direct mode, not dead-lettered.
+    fn end(result: DeliveryResult, last: &Attempt) -> End<'_> {
+        End {
+            result,
+            last: Some(last),
+            attempts: 1,
+            mode: Mode::Direct,
+            dead_lettered: false,
+        }
+    }
+
     #[test]
     fn the_ended_line_carries_google_error_and_network_error_without_the_key() {
         let api = api();
         let d = delivery(&api);
         let refused = google(400, "API key AIza+key/1 not valid");
         let line = d
-            .ended(
-                1_250,
-                End {
-                    result: DeliveryResult::Rejected,
-                    last: Some(&refused),
-                    attempts: 1,
-                    mode: Mode::Direct,
-                    dead_lettered: false,
-                },
-            )
+            .ended(1_250, end(DeliveryResult::Rejected, &refused))
             .to_line();
         assert!(line.contains(r#""status":400"#), "{line}");
         assert!(line.contains(r#""ms":250"#), "{line}");
         assert!(line.contains("API key [redacted] not valid"), "{line}");
         let timeout = Attempt::failed("GET https://g/x?key=AIza%2Bkey%2F1 timed out".into());
-        let line = d
-            .ended(
-                2_000,
-                End {
-                    result: DeliveryResult::GaveUp,
-                    last: Some(&timeout),
-                    attempts: 3,
-                    mode: Mode::Queue,
-                    dead_lettered: true,
-                },
-            )
-            .to_line();
+        let queued = End {
+            mode: Mode::Queue,
+            dead_lettered: true,
+            ..end(DeliveryResult::GaveUp, &timeout)
+        };
+        let line = d.ended(2_000, queued).to_line();
         assert!(!line.contains("AIza"), "{line}");
         assert!(line.contains(r#""dead_lettered":true"#), "{line}");
     }
@@ -320,16 +316,8 @@ mod tests {
         let api = api();
         let d = delivery(&api);
         let ok = Attempt::answered(200, None, r#"{"error":{"code":1}}"#.into());
-        let Event::Annotation { error, .. } = d.ended(
-            1_000,
-            End {
-                result: DeliveryResult::Delivered,
-                last: Some(&ok),
-                attempts: 1,
-                mode: Mode::Direct,
-                dead_lettered: false,
-            },
-        ) else {
+        let Event::Annotation { error, .. } = d.ended(1_000, end(DeliveryResult::Delivered, &ok))
+        else {
             panic!("not an annotation line");
         };
         assert_eq!(error, None);
