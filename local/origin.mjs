@@ -40,7 +40,8 @@ import path from 'node:path';
 import { arg, isMain, lifecycle } from './serve.mjs';
 
 export const DEMO_PASSWORD = 'correct horse';
-const OUTCOME = 'X-Recaptcha-Outcome';
+/** The outcome header (the worker's default OUTCOME_HEADER), lowercase as node and fetch name headers. */
+export const OUTCOME = 'x-recaptcha-outcome';
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml' };
 
 async function readBody(req) {

@@ -2,6 +2,7 @@
 // talks to the shop's origin through the worker, and shows what reached
 // "Google" (the local stand-in) and what reached this browser.
 
+// Its own copy of local/origin.mjs's OUTCOME: the browser loads only www/.
 const OUTCOME_HEADER = 'x-recaptcha-outcome';
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const $ = (id) => document.getElementById(id);

@@ -7,6 +7,7 @@
 // header and recaptcha-*-e / recaptcha-*-t cookies, the short outcome form
 // with a label and reasons, direct mode, one attempt (no retries, no queue,
 // no batch endpoint).
+// Its own copy of the header names: workerd loads this file alone, so it can import nothing.
 const OUTCOME = 'x-recaptcha-outcome';
 const TOKEN = 'x-recaptcha-token';
 const ID_HEADER = 'x-recaptcha-assessment-id';

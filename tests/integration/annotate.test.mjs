@@ -5,9 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import net from 'node:net';
-import { startStack, respondWith, newId, API_KEY, PROJECT } from './stack.mjs';
+import { startStack, respondWith, newId, API_KEY, PROJECT, OUTCOME } from './fixtures.mjs';
 
-const OUTCOME = 'x-recaptcha-outcome';
 let s;
 
 before(async () => { s = await startStack(); });

@@ -14,10 +14,9 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { startStack, respondWith, newId, API_KEY } from './stack.mjs';
+import { startStack, respondWith, newId, API_KEY, OUTCOME } from './fixtures.mjs';
 import { figure, parseResponse, rawExchange } from './figures.mjs';
 
-const OUTCOME = 'x-recaptcha-outcome';
 const KB = 1024;
 let s;
 let port;

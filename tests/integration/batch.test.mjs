@@ -7,11 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startStack, newId, API_KEY } from './stack.mjs';
+import { startStack, newId, API_KEY, ADMIN_TOKEN, ADMIN_PATH as PATH } from './fixtures.mjs';
 import { ROOT } from '../../local/worker.mjs';
 
-const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
-const PATH = '/.well-known/recaptcha-annotations';
 let s;
 
 before(async () => { s = await startStack({ secrets: { RECAPTCHA_API_KEY: API_KEY, ADMIN_TOKEN } }); });

@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, respondWith, newId, API_KEY } from './stack.mjs';
+import { startStack, respondWith, newId, API_KEY } from './fixtures.mjs';
 import { sleep, until } from './figures.mjs';
 
 const token = (id) => `tok-${id}:U=${id}`;

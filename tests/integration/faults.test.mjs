@@ -10,10 +10,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { startStack, respondWith, newId, API_KEY } from './stack.mjs';
+import { startStack, respondWith, newId, API_KEY, OUTCOME } from './fixtures.mjs';
 import { figure, pool, queueMode, tally, until } from './figures.mjs';
 
-const OUTCOME = 'x-recaptcha-outcome';
 const token = (id) => `03AFcWeA-fault:U=${id}`;
 let direct;
 let queued;

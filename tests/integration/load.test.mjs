@@ -7,12 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { startStack, respondWith, newId } from './stack.mjs';
+import { startStack, respondWith, newId, OUTCOME } from './fixtures.mjs';
 import { figure, pool, queueMode, tally, until } from './figures.mjs';
 
 const REQUESTS = 2000;
 const CONCURRENCY = 100;
-const OUTCOME = 'x-recaptcha-outcome';
 const token = (id) => `03AFcWeA-load:U=${id}`;
 
 async function load(s, mode) {

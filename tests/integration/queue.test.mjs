@@ -3,10 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, respondWith, newId, API_KEY } from './stack.mjs';
-
-const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
-const PATH = '/.well-known/recaptcha-annotations';
+import { startStack, respondWith, newId, API_KEY, ADMIN_TOKEN, ADMIN_PATH as PATH } from './fixtures.mjs';
 
 /** wrangler config for the annotations queue, its DLQ, and (to observe the
  *  DLQ) this worker consuming the DLQ too, as the README's replay does. */

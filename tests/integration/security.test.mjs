@@ -8,13 +8,11 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startStack, respondWith, newId, API_KEY, PROJECT } from './stack.mjs';
+import { startStack, respondWith, newId, API_KEY, PROJECT, OUTCOME, ADMIN_TOKEN, ADMIN_PATH } from './fixtures.mjs';
 import { parseEvent } from '../../local/worker.mjs';
+import { sleep } from './figures.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
-const ADMIN_PATH = '/.well-known/recaptcha-annotations';
-const OUTCOME = 'x-recaptcha-outcome';
 const token = (id) => `03AFcWeA-security:U=${id}`;
 const ENCODED_KEY = encodeURIComponent(API_KEY);
 const secrets = { RECAPTCHA_API_KEY: API_KEY, ADMIN_TOKEN };
@@ -52,8 +50,6 @@ function dechunk(text) {
     i = eol + 2 + size + 2;
   }
 }
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** No line anywhere in this worker's output holds a secret or a token. */
 function assertLogsClean(worker) {

@@ -1,0 +1,96 @@
+// The local stack: the Google API stand-in, the origin and the built worker
+// in workerd (wrangler dev), wired together on 127.0.0.1. The one place that
+// starts them: the demo (local/demo.mjs: the run command and the browser
+// end-to-end test) and the integration tests (tests/integration/fixtures.mjs)
+// differ only in the options they pass.
+
+import { createGoogleApi } from './google-api.mjs';
+import { createOrigin } from './origin.mjs';
+import { eventText, parseEvent, startWorker } from './worker.mjs';
+
+/** The batch endpoint's path: the worker's default ADMIN_PATH. */
+export const ADMIN_PATH = '/.well-known/recaptcha-annotations';
+
+async function listen(server, port, what) {
+  try {
+    return await server.listen(port);
+  } catch (e) {
+    throw new Error(`cannot listen on 127.0.0.1:${port} for the ${what} (${e.code}); set ${what.toUpperCase()}_PORT`);
+  }
+}
+
+/**
+ * Starts the three and wires them: the worker's vars point at the origin and
+ * the stand-in, which accepts `project` and `key`.
+ *   ports: { worker, origin, api }; 0 or unset picks free ones.
+ *   vars: more [vars] for the worker; secrets: the worker's secrets
+ *     (default: the API key only).
+ *   adminToken: also the ADMIN_TOKEN secret, and the origin sends late
+ *     annotations through the worker's batch endpoint with it.
+ *   www: the origin serves this site, with the stand-in's calls for its panel.
+ *   originOptions: more options for createOrigin (e.g. httpOptions).
+ *   originDown / apiDown: that server is closed once its port is known.
+ *   config, extraWorkers: passed to startWorker.
+ *   onApiCall(call), onWorkerEvent(text): the traffic, live.
+ * Returns { api, origin, worker, url, originUrl, apiUrl, responses, fetch(),
+ * mark(), stop() }.
+ */
+export async function startStack({
+  project, key, ports = {}, vars = {}, secrets, adminToken, www, originOptions = {},
+  originDown = false, apiDown = false, config, extraWorkers, onApiCall, onWorkerEvent,
+}) {
+  const api = createGoogleApi({ project, key, log: onApiCall });
+  const origin = createOrigin({ ...originOptions, ...(www ? { www, standIn: api } : {}) });
+  const apiPort = await listen(api, ports.api ?? 0, 'api');
+  const originPort = await listen(origin, ports.origin ?? 0, 'origin');
+  if (originDown) await origin.close();
+  if (apiDown) await api.close();
+  const originUrl = `http://127.0.0.1:${originPort}`;
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const worker = await startWorker({
+    port: ports.worker || undefined,
+    vars: { RECAPTCHA_PROJECT_ID: project, RECAPTCHA_API_BASE: apiUrl, ORIGIN_URL: originUrl, ...vars },
+    secrets: { ...(secrets ?? { RECAPTCHA_API_KEY: key }), ...(adminToken ? { ADMIN_TOKEN: adminToken } : {}) },
+    config,
+    extraWorkers,
+    onLine: onWorkerEvent && ((line) => {
+      const text = eventText(line);
+      if (text !== null) onWorkerEvent(text);
+    }),
+  });
+  if (adminToken) origin.useBatchEndpoint(`${worker.url}${ADMIN_PATH}`, adminToken);
+  const responses = [];
+  return {
+    api,
+    origin,
+    worker,
+    url: `${worker.url}/`,
+    originUrl,
+    apiUrl,
+    responses,
+    /** fetch through the worker; every response is kept for later checks. */
+    async fetch(path, init = {}) {
+      const res = await fetch(worker.url + path, { redirect: 'manual', ...init });
+      const body = Buffer.from(await res.arrayBuffer());
+      const kept = { status: res.status, headers: res.headers, body };
+      responses.push(kept);
+      return kept;
+    },
+    /** The worker's JSON log events from now on, and a way to wait for one. */
+    mark() {
+      const from = worker.logs.length;
+      return {
+        waitFor: (event, pred = () => true, timeoutMs = 30_000) =>
+          worker.waitForLog((l) => {
+            const e = parseEvent(l);
+            return e?.event === event && pred(e);
+          }, timeoutMs, from).then(parseEvent),
+      };
+    },
+    async stop() {
+      await worker.stop();
+      if (!apiDown) await api.close();
+      if (!originDown) await origin.close();
+    },
+  };
+}
