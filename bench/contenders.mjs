@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, workerdService } from './stack.mjs';
+import { ROOT, workerdService } from './processes.mjs';
 
 // What (b) and (c) send. Real reCAPTCHA tokens are long; the worker scans
 // the whole header / cookie, so the benchmark sends tokens of a real size.
@@ -84,7 +84,7 @@ export function services({ dir, cpu, originUrl, standIn, snap }) {
         { name: 'index.js', file: path.join(snap, 'index.js'), type: 'esModule' },
         { name: 'index_bg.wasm', file: path.join(snap, 'index_bg.wasm'), type: 'wasm' },
       ],
-      // Direct mode (no queue binding), as the scenario (c) describes.
+      // Direct mode (no queue binding): scenario (c) is one annotate call per response.
       bindings: annotating,
     }),
     samework: (name) => workerdService({ name, dir, cpu, modules: js('bench/workers/same-work.js'), bindings: annotating }),

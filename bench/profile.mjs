@@ -13,44 +13,38 @@
 // node 20; this script re-executes itself with it when missing).
 
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createGoogleApi } from '../local/google-api.mjs';
+import { arg } from '../local/serve.mjs';
 import { freePort } from '../local/worker.mjs';
 import { API, CONTENDERS, loadEnv, services as makeServices, snapshotBuild } from './contenders.mjs';
-import { runWrk, startNginx } from './stack.mjs';
+import { CPU, pinSelf, runWrk, scratchDir, startNginx } from './processes.mjs';
 
 if (typeof WebSocket === 'undefined') {
   const r = spawnSync(process.execPath, ['--experimental-websocket', '--no-warnings', ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
 
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : dflt; };
-const scenario = opt('scenario', 'a');
-const seconds = Number(opt('seconds', 10));
-const top = Number(opt('top', 25));
-const intervalUs = Number(opt('interval-us', 100));
-const runtimeCpu = Number(process.env.RUNTIME_CPU ?? 0);
-const clientCpu = Number(process.env.CLIENT_CPU ?? 1);
+const scenario = arg('scenario', 'a');
+const seconds = Number(arg('seconds', 10));
+const top = Number(arg('top', 25));
+const intervalUs = Number(arg('interval-us', 100));
 const c = CONTENDERS.find((x) => x.key === scenario);
 if (!c) throw new Error(`unknown scenario ${scenario}: one of ${CONTENDERS.map((x) => x.key).join(', ')}`);
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'annotate-profile-'));
-process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-spawnSync('taskset', ['-a', '-p', '-c', String(clientCpu), String(process.pid)], { stdio: 'ignore' });
+const dir = scratchDir('annotate-profile-');
+pinSelf(CPU.client);
 
 const api = createGoogleApi(API);
 const standIn = `http://127.0.0.1:${await api.listen()}`;
-const origin = await startNginx({ dir, cpu: clientCpu });
-const svc = makeServices({ dir, cpu: runtimeCpu, originUrl: origin.url, standIn, snap: snapshotBuild(dir) })[c.server](c.key);
+const origin = await startNginx({ dir, cpu: CPU.client });
+const svc = makeServices({ dir, cpu: CPU.runtime, originUrl: origin.url, standIn, snap: snapshotBuild(dir) })[c.server](c.key);
 const inspectorPort = await freePort();
 const server = await svc.start([`--inspector-addr=127.0.0.1:${inspectorPort}`]);
 await server.ready();
 
 let n = 0;
-const load = (secs) => runWrk({ url: server.url, cpu: clientCpu, connections: 8, seconds: secs, env: loadEnv(c, { tag: `p${String(++n).padStart(3, '0')}` }) });
+const load = (secs) => runWrk({ url: server.url, cpu: CPU.client, connections: 8, seconds: secs, env: loadEnv(c, { tag: `p${String(++n).padStart(3, '0')}` }) });
 await load(3); // warm-up: JIT tiers, connection pools
 
 // The DevTools protocol over the inspector's WebSocket.

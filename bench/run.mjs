@@ -1,27 +1,14 @@
-// The benchmark of issue 6: this worker against the simplest possible
-// Worker, in one run on this machine. Run it through scripts/bench.sh (which
-// installs wrk and nginx and builds the worker first); it is never part of
-// the test command.
+// The benchmark: this worker against the simplest possible Worker, in one
+// run on this machine. Run it through scripts/bench.sh (which installs wrk
+// and nginx and builds the worker first); it is never part of the test
+// command. What it measures and how: bench/METHOD.md (the contenders are in
+// bench/contenders.mjs, the processes in bench/processes.mjs).
 //
 //   node bench/run.mjs [--quick] [--rounds N] [--seconds S] [--connections C]
 //                      [--cold-runs N] [--out FILE] [--json FILE]
 //
-// Contenders, all in `workerd serve` on core RUNTIME_CPU (one process each):
-//   baseline 1   bench/workers/passthrough.js: `return fetch(request)` to the origin
-//   baseline 2   bench/workers/passthrough-side-call.js: the same plus one
-//                waitUntil POST to the stand-in per response
-//   (a)          this worker, request without a token
-//   (b)          this worker, session-token cookie, response without outcome
-//   (c)          this worker, X-Recaptcha-Token with a fresh ID + outcome on
-//                the response: one annotate call per response
-// Load: wrk (bench/load.lua) on core CLIENT_CPU, with the nginx origin and
-// the stand-in (local/google-api.mjs, in this process).
-//
-// Phases: fixed concurrency (closed loop: saturating req/s and latency), then
-// a fixed rate (50% of the slowest saturating rate of each comparison group),
-// each in rounds whose contender order rotates, so drift (other work on the
-// machine, thermal, JIT) spreads over all contenders. Then cold starts and
-// sizes. Prints the tables, and writes them to BENCHMARKS.md on a full run.
+// Phases: a warm-up, fixed concurrency, fixed rate, cold starts, sizes.
+// Prints the tables, and writes BENCHMARKS.md (bench/report.mjs) on a full run.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,30 +16,27 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { createGoogleApi } from '../local/google-api.mjs';
-import { cpuSample, get, problemLines, ROOT, runWrk, startNginx, WORKERD } from './stack.mjs';
+import { OUTCOME } from '../local/origin.mjs';
+import { arg } from '../local/serve.mjs';
+import { CPU, cpuSample, get, pinSelf, problemLines, ROOT, runWrk, scratchDir, startNginx, WORKERD } from './processes.mjs';
 import { API, CONTENDERS, COOKIE, GROUPS, loadEnv, services as makeServices, snapshotBuild, TOKEN_BODY } from './contenders.mjs';
-import { markdown, printSummary } from './report.mjs';
+import { fmt, markdown, median, pct, printSummary } from './report.mjs';
 
 // ---------------------------------------------------------------------------
 // Options
 
 const argv = process.argv.slice(2);
-const flag = (name) => argv.includes(`--${name}`);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
-const quick = flag('quick');
+const quick = argv.includes('--quick');
 const O = {
   quick,
-  rounds: Number(opt('rounds', quick ? 1 : 3)),
-  seconds: Number(opt('seconds', quick ? 3 : 10)),
+  rounds: Number(arg('rounds', quick ? 1 : 3)),
+  seconds: Number(arg('seconds', quick ? 3 : 10)),
   warmupSeconds: quick ? 1 : 3,
-  connections: Number(opt('connections', 8)),
-  coldRuns: Number(opt('cold-runs', quick ? 3 : 7)),
-  out: opt('out', quick ? null : path.join(ROOT, 'BENCHMARKS.md')),
-  runtimeCpu: Number(process.env.RUNTIME_CPU ?? 0),
-  clientCpu: Number(process.env.CLIENT_CPU ?? 1),
+  connections: Number(arg('connections', 8)),
+  coldRuns: Number(arg('cold-runs', quick ? 3 : 7)),
+  out: arg('out', quick ? null : path.join(ROOT, 'BENCHMARKS.md')),
+  runtimeCpu: CPU.runtime,
+  clientCpu: CPU.client,
   // As printed in BENCHMARKS.md: without --json/--out FILE (a local path, not how to rerun).
   command: (process.env.BENCH_COMMAND ?? `node bench/run.mjs ${argv.join(' ')}`).replace(/ --(json|out) \S+/g, '').trim(),
 };
@@ -61,11 +45,10 @@ const O = {
 // Setup
 
 const log = (...a) => console.log(...a);
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'annotate-bench-'));
-process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('annotate-bench-');
 
 // This process hosts the stand-in: it belongs on the client core.
-spawnSync('taskset', ['-a', '-p', '-c', String(O.clientCpu), String(process.pid)], { stdio: 'ignore' });
+pinSelf(O.clientCpu);
 
 const snap = snapshotBuild(dir);
 
@@ -197,7 +180,6 @@ for (let round = 0; round < O.rounds; round++) {
 
 // 50% of the slowest saturating rate in each group, so every contender of a
 // group runs at the same offered load and none is near its limit.
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const saturating = (key) => median(results.filter((r) => r.phase === 'conc' && r.key === key).map((r) => r.rps));
 const rates = {};
 for (const group of GROUPS) {
@@ -237,7 +219,7 @@ const report = {
   standInErrors, token: { length: TOKEN_BODY.length + 3 + 16 }, cookieLength: COOKIE.length,
 };
 printSummary(report);
-if (opt('json')) fs.writeFileSync(opt('json'), JSON.stringify(report)); // raw runs, to re-render or compare
+if (arg('json')) fs.writeFileSync(arg('json'), JSON.stringify(report)); // raw runs, to re-render or compare
 if (O.out) {
   fs.writeFileSync(O.out, markdown(report));
   log(`\nwrote ${path.relative(process.cwd(), O.out) || O.out}`);
@@ -258,7 +240,7 @@ async function smokeTest() {
     const res = await get(`${running[k].url}/outcome`, { 'x-recaptcha-token': `${TOKEN_BODY}:U=${id}` });
     if (res.headers['x-bench-id'] !== id) throw new Error(`${k}: the origin did not echo the ID (${res.headers['x-bench-id']})`);
     if (res.status !== 200) throw new Error(`${k}: /outcome answered ${res.status}`);
-    if (k !== 'base2' && res.headers['x-recaptcha-outcome']) throw new Error(`${k} let the outcome header through`);
+    if (k !== 'base2' && res.headers[OUTCOME]) throw new Error(`${k} let the outcome header through`);
     const deadline = performance.now() + 5000;
     while (api.calls.length === before && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const call = api.calls[before];
@@ -312,12 +294,4 @@ function versions() {
     wasmBindgen: run(path.join(cargoBin, 'wasm-bindgen'), ['--version']),
     esbuild: run(path.join(ROOT, 'node_modules/.bin/esbuild'), ['--version']),
   };
-}
-
-function fmt(x) {
-  if (x === undefined || Number.isNaN(x)) return '-';
-  return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2);
-}
-function pct(x) {
-  return Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '-';
 }

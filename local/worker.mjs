@@ -1,6 +1,6 @@
 // Runs the built worker (build/) in workerd through `wrangler dev`, with a
 // generated config so each caller picks its own vars and secrets.
-// Used by the dev command, the integration tests and the benchmark.
+// Used by the local stack (local/stack.mjs); freePort and ROOT by the benchmark too.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,6 +10,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The compatibility date the project deploys with, as wrangler.toml sets it. */
+export const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m
+  .exec(fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8'))[1];
 
 /** The worker's JSON log event in a wrangler output line, as text, or null. */
 export function eventText(line) {
@@ -50,7 +53,7 @@ export async function startWorker({ vars = {}, secrets = {}, port, onLine, main 
   fs.writeFileSync(path.join(dir, 'wrangler.json'), JSON.stringify({
     name: 'annotate-edge-local',
     main,
-    compatibility_date: '2026-04-01',
+    compatibility_date: COMPATIBILITY_DATE,
     vars,
     ...config,
   }, null, 2));
@@ -59,7 +62,7 @@ export async function startWorker({ vars = {}, secrets = {}, port, onLine, main 
 
   const extraConfigs = extraWorkers.flatMap((w) => {
     const file = path.join(dir, `${w.name}.json`);
-    fs.writeFileSync(file, JSON.stringify({ compatibility_date: '2026-04-01', ...w }, null, 2));
+    fs.writeFileSync(file, JSON.stringify({ compatibility_date: COMPATIBILITY_DATE, ...w }, null, 2));
     return ['-c', file];
   });
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The benchmark (issue 6): this worker against a plain JavaScript pass-through
-# Worker, all in workerd on this machine. Never part of the test command.
-#   scripts/bench.sh            full run (about 7 min), writes BENCHMARKS.md
+# The benchmark: this worker against a plain JavaScript pass-through Worker,
+# all in workerd on this machine (method: bench/METHOD.md). Never part of the
+# test command.
+#   scripts/bench.sh            full run (about 9 min), writes BENCHMARKS.md
 #   scripts/bench.sh --quick    short run for checking the harness; prints only
 # Other options go to bench/run.mjs (--rounds N, --seconds S, --connections C,
 # --cold-runs N, --out FILE, --json FILE). RUNTIME_CPU / CLIENT_CPU pick the two cores.

@@ -1,19 +1,35 @@
-// The processes bench/run.mjs measures and measures with: workerd (`workerd
-// serve` on a generated config), the nginx origin, wrk, and the CPU
-// accounting that says which of them was the limit. Each process is pinned
-// with taskset, which execs the program, so a child's pid is the program's.
+// The processes bench/run.mjs and bench/profile.mjs measure and measure
+// with: workerd (`workerd serve` on a generated config), the nginx origin,
+// wrk, the two cores they run on, and the CPU accounting that says which of
+// them was the limit. Each process is pinned with taskset, which execs the
+// program, so a child's pid is the program's.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
-import { freePort, ROOT } from '../local/worker.mjs';
+import { OUTCOME } from '../local/origin.mjs';
+import { COMPATIBILITY_DATE, freePort, ROOT } from '../local/worker.mjs';
 
 export { ROOT };
 export const WORKERD = path.join(ROOT, 'node_modules', '.bin', 'workerd');
 export const LOAD_SCRIPT = path.join(ROOT, 'bench', 'load.lua');
-/** The compatibility date the project deploys with (wrangler.toml). */
-export const COMPATIBILITY_DATE = '2026-04-01';
+
+/** The cores: workerd alone on `runtime`; wrk, nginx and the runner (with the stand-in) on `client`. */
+export const CPU = { runtime: Number(process.env.RUNTIME_CPU ?? 0), client: Number(process.env.CLIENT_CPU ?? 1) };
+
+/** Pins this process, all its threads, to one core. */
+export function pinSelf(cpu) {
+  spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
+}
+
+/** A new temporary directory, removed when this process exits. */
+export function scratchDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 const children = new Set();
 // Whatever happens to the runner, none of its servers outlive it.
@@ -179,7 +195,7 @@ http {
     listen 127.0.0.1:${port};
     location = / { return 200 "ok\\n"; }
     location = /outcome {
-      add_header X-Recaptcha-Outcome "FRAUDULENT; reasons=INCORRECT_PASSWORD";
+      add_header ${OUTCOME} "FRAUDULENT; reasons=INCORRECT_PASSWORD";
       add_header X-Bench-Id $bench_id;
       return 200 "ok\\n";
     }
