@@ -88,16 +88,14 @@ pub struct GoogleError {
 }
 
 /// Reads Google's error from a response body; `None` if it is not one.
-/// The message is shortened so that one log line stays one line.
+/// Its text is as Google sent it: scrub it before shortening it
+/// ([`ApiTarget::scrub`], then [`crate::error::snippet_n`]).
 pub fn parse_google_error(body: &str) -> Option<GoogleError> {
     #[derive(Deserialize)]
     struct Envelope {
         error: GoogleError,
     }
-    let mut e = serde_json::from_str::<Envelope>(body).ok()?.error;
-    e.message = crate::error::snippet_n(&e.message, 300);
-    e.status = crate::error::snippet_n(&e.status, 40);
-    Some(e)
+    Some(serde_json::from_str::<Envelope>(body).ok()?.error)
 }
 
 #[cfg(test)]

@@ -83,21 +83,26 @@ pub fn parse(body: &str, format: Format) -> Result<(Vec<Accepted>, Vec<RejectedI
     if body.len() > MAX_BYTES {
         return Err(BatchError::TooLarge);
     }
-    // Items stay raw JSON text until each is parsed on its own.
-    let items: Vec<&str> = match format {
+    // Items stay raw JSON text until each is parsed on its own; each keeps
+    // its position: the array index, or the line (empty lines counted).
+    let items: Vec<(usize, &str)> = match format {
         Format::Json => {
             let values: Vec<&serde_json::value::RawValue> =
-                serde_json::from_str(body).map_err(|e| BatchError::NotJson(e.to_string()))?;
-            values.into_iter().map(|v| v.get()).collect()
+                serde_json::from_str(body).map_err(not_an_array)?;
+            values.into_iter().map(|v| v.get()).enumerate().collect()
         }
-        Format::Ndjson => body.lines().filter(|l| !l.trim().is_empty()).collect(),
+        Format::Ndjson => body
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .collect(),
     };
     if items.len() > MAX_ITEMS {
         return Err(BatchError::TooManyItems(items.len()));
     }
     let mut accepted = Vec::new();
     let mut rejected = Vec::new();
-    for (index, item) in items.into_iter().enumerate() {
+    for (index, item) in items {
         match item_to_annotation(item) {
             Ok((assessment, annotation)) => accepted.push(Accepted {
                 index,
@@ -108,6 +113,18 @@ pub fn parse(body: &str, format: Format) -> Result<(Vec<Accepted>, Vec<RejectedI
         }
     }
     Ok((accepted, rejected))
+}
+
+/// Why a body is not an array, without quoting it: serde's message can
+/// repeat a string it met (`invalid type: string "…:U=…"`), token included.
+fn not_an_array(e: serde_json::Error) -> BatchError {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Data => "not an array of items",
+        Category::Eof => "it ends too early",
+        Category::Syntax | Category::Io => "invalid JSON",
+    };
+    BatchError::NotJson(format!("{what} (line {}, column {})", e.line(), e.column()))
 }
 
 /// An item is the JSON outcome form plus `assessment` or `token`.
@@ -171,7 +188,19 @@ mod tests {
             format!("{{\"assessment\":\"{ID}\",\"annotation\":\"LEGITIMATE\"}}\n\nnot json\n");
         let (ok, bad) = parse(&body, Format::Ndjson).unwrap();
         assert_eq!(ok.len(), 1);
-        assert_eq!(bad[0].index, 1);
+        assert_eq!(
+            bad[0].index, 2,
+            "the index is the line's, empty lines counted"
+        );
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_array_is_refused_without_being_quoted() {
+        let token = r#""03AFcWeA:U=bc304e08a0000000""#;
+        let e = parse(token, Format::Json).unwrap_err();
+        assert_eq!(e.status(), 400);
+        assert!(!e.to_string().contains(":U="), "{e}");
+        assert!(!e.to_string().contains("03AF"), "{e}");
     }
 
     #[test]

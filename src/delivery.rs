@@ -7,6 +7,7 @@
 use crate::annotate_call::{parse_google_error, AnnotateRequest, ApiTarget, GoogleError};
 use crate::annotation::Annotation;
 use crate::assessment_id::AssessmentId;
+use crate::error::snippet_n;
 use crate::log::{DeliveryResult, Event, Mode};
 use crate::retry::{disposition, Disposition, QueueAction, QueuePolicy, RetryPolicy};
 
@@ -78,18 +79,32 @@ impl Attempt {
     }
 
     /// Google's error, if the body holds one, scrubbed of the key (an API
-    /// base that echoes the request URL would otherwise leak it).
+    /// base that echoes the request URL would otherwise leak it) before it
+    /// is shortened, so no part of a key survives a cut.
     pub fn google_error(&self, api: &ApiTarget) -> Option<GoogleError> {
-        parse_google_error(&self.body).map(|mut e| {
-            e.message = api.scrub(&e.message);
-            e
+        if let Some(code @ 300..=399) = self.status {
+            return Some(GoogleError {
+                code,
+                status: "REDIRECT_NOT_FOLLOWED".into(),
+                message: "the API base answered with a redirect, which annotate calls never follow: RECAPTCHA_API_BASE must be the API itself".into(),
+            });
+        }
+        parse_google_error(&self.body).map(|e| GoogleError {
+            code: e.code,
+            status: outside_text(api, &e.status, 40),
+            message: outside_text(api, &e.message, 300),
         })
+    }
+
+    /// The network error, scrubbed, then shortened.
+    pub fn network_error(&self, api: &ApiTarget) -> Option<String> {
+        (self.network_error.as_deref()).map(|e| outside_text(api, e, 300))
     }
 
     /// A short reason for the dead-letter queue, scrubbed of the key.
     pub fn describe(&self, api: &ApiTarget) -> String {
-        match (self.status, &self.network_error) {
-            (_, Some(e)) => api.scrub(e),
+        match (self.status, self.network_error(api)) {
+            (_, Some(e)) => e,
             (Some(status), None) => match self.google_error(api) {
                 Some(g) => format!("{status} {}: {}", g.status, g.message),
                 None => format!("HTTP {status}"),
@@ -97,6 +112,12 @@ impl Attempt {
             (None, None) => "no response".into(),
         }
     }
+}
+
+/// Text that came from outside (Google, the runtime) as it may be logged:
+/// the key scrubbed first, then at most `max` characters on one line.
+fn outside_text(api: &ApiTarget, text: &str, max: usize) -> String {
+    snippet_n(&api.scrub(text), max)
 }
 
 /// The result logged for an annotation whose last attempt ended this way;
@@ -165,9 +186,7 @@ impl Delivery<'_> {
                 (DeliveryResult::Delivered, _) | (_, None) => None,
                 (_, Some(a)) => a.google_error(self.api),
             },
-            network_error: last
-                .and_then(|a| a.network_error.as_deref())
-                .map(|e| self.api.scrub(e)),
+            network_error: last.and_then(|a| a.network_error(self.api)),
             mode: end.mode,
             dead_lettered: end.dead_lettered,
         }
@@ -321,6 +340,38 @@ mod tests {
             panic!("not an annotation line");
         };
         assert_eq!(error, None);
+    }
+
+    #[test]
+    fn a_key_straddling_the_length_cut_leaves_no_trace() {
+        let api = api();
+        for pad in 290..300 {
+            let message = format!("{}{KEY} tail", "m".repeat(pad));
+            let body =
+                format!(r#"{{"error":{{"code":400,"message":"{message}","status":"BAD {KEY}"}}}}"#);
+            let e = Attempt::answered(400, None, body)
+                .google_error(&api)
+                .unwrap();
+            assert!(!e.message.contains("AIza"), "{pad}: {}", e.message);
+            assert_eq!(e.status, "BAD [redacted]");
+            let long = Attempt::failed(format!("{}{KEY}", "n".repeat(pad)));
+            assert!(!long.describe(&api).contains("AIza"), "{pad}");
+        }
+    }
+
+    #[test]
+    fn a_redirect_is_a_final_answer_with_a_clear_error() {
+        let api = api();
+        let moved = Attempt::answered(307, None, String::new());
+        assert_eq!(
+            moved.next_direct(&RetryPolicy::default(), 1, 0, 0.5),
+            Step::Done(DeliveryResult::Rejected)
+        );
+        let e = moved.google_error(&api).unwrap();
+        assert_eq!((e.code, e.status.as_str()), (307, "REDIRECT_NOT_FOLLOWED"));
+        assert!(moved
+            .describe(&api)
+            .starts_with("307 REDIRECT_NOT_FOLLOWED"));
     }
 
     #[test]

@@ -16,6 +16,11 @@ use crate::outcome;
 pub const VERSION: u32 = 1;
 /// `QUEUE_MAX_ATTEMPTS` is at most 100; anything far above is not ours.
 const MAX_ATTEMPTS_FIELD: u32 = 1_000;
+/// Most times one message is sent to the dead-letter queue. A replay can
+/// fail again, so more than once is normal; without a bound, a consumer of
+/// the dead-letter queue that takes it for the main queue (a misnamed
+/// `DEAD_LETTER_QUEUE`) would send every final failure to itself forever.
+pub const MAX_DEAD_LETTERS: u32 = 3;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +40,13 @@ pub struct Envelope {
     /// Set when the message was sent to the dead-letter queue: why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Times the message was sent to the dead-letter queue.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dead_letters: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Why a message could not be used.
@@ -60,7 +72,13 @@ impl Envelope {
             attempts: 0,
             first_seen_ms: now_ms,
             last_error: None,
+            dead_letters: 0,
         }
+    }
+
+    /// Whether the message may go to the dead-letter queue once more.
+    pub fn may_dead_letter(&self) -> bool {
+        self.dead_letters < MAX_DEAD_LETTERS
     }
 
     pub fn to_json(&self) -> String {
@@ -146,6 +164,21 @@ mod tests {
             as_value(&env)["idempotency_key"].as_str().unwrap().len(),
             16
         );
+    }
+
+    #[test]
+    fn a_message_is_dead_lettered_a_bounded_number_of_times() {
+        let (id, a) = sample();
+        let mut env = Envelope::new(id, &a, 0);
+        let mut sends = 0;
+        while env.may_dead_letter() {
+            env.dead_letters += 1;
+            sends += 1;
+            let (back, _) = Envelope::decode(&env.to_json()).unwrap();
+            env = back;
+        }
+        assert_eq!(sends, MAX_DEAD_LETTERS);
+        assert!(!Envelope::new(id, &a, 0).to_json().contains("dead_letters"));
     }
 
     #[test]

@@ -10,6 +10,8 @@ use thiserror::Error;
 pub enum OutcomeError {
     #[error("outcome is {len} bytes, more than the {max} allowed")]
     TooLong { len: usize, max: usize },
+    #[error("the annotate body would be {len} bytes, more than the {max} allowed")]
+    BodyTooLong { len: usize, max: usize },
     #[error("outcome header is empty")]
     Empty,
     #[error("outcome has bytes that are not UTF-8 (the runtime shows them as U+FFFD): it cannot be sent as the origin wrote it")]

@@ -21,6 +21,7 @@ pub mod log;
 pub mod outcome;
 pub mod relay;
 pub mod retry;
+pub mod route;
 pub mod token_sources;
 pub mod url;
 

@@ -62,6 +62,10 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
@@ -111,6 +115,12 @@ pub enum Event {
     /// Queue mode: the consumer cannot deliver (its configuration is
     /// invalid), so the whole batch goes back to the platform's retries.
     QueueBatchRetried { config_errors: Vec<String> },
+    /// A final failure not dead-lettered again: the message has been sent
+    /// there [`crate::envelope::MAX_DEAD_LETTERS`] times already.
+    DeadLetterLimit {
+        assessment: AssessmentId,
+        dead_letters: u32,
+    },
     /// A queue message that is not a valid annotation envelope.
     QueueMessageInvalid { error: String, dead_lettered: bool },
     /// The batch endpoint took a request.
@@ -126,6 +136,9 @@ pub enum Event {
         reason: &'static str,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         tokens_rejected: Vec<RejectedToken>,
+        /// Sources passed over beyond those listed.
+        #[serde(skip_serializing_if = "is_zero")]
+        tokens_unlisted: usize,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         config_errors: Vec<String>,
     },
@@ -176,6 +189,7 @@ impl Event {
             | Event::OriginInvalidStatus { .. }
             | Event::QueueMessageInvalid { .. }
             | Event::QueueBatchRetried { .. }
+            | Event::DeadLetterLimit { .. }
             | Event::WorkerError { .. } => Level::Error,
         }
     }

@@ -1,4 +1,4 @@
-//! What may pass from the origin back to the client.
+//! What may pass between the client and the origin.
 
 /// Statuses a Workers `Response` can carry: 200-599, and 101 (workerd's
 /// fetch only returns 101 for a WebSocket upgrade, with its socket). Anything
@@ -8,9 +8,31 @@ pub fn is_relayable_status(status: u16) -> bool {
     (200..=599).contains(&status) || status == 101
 }
 
+/// A header name as CGI-style servers (PHP-FPM behind nginx with
+/// `underscores_in_headers on`, uWSGI, older gunicorn) read it: case and
+/// `-`/`_` do not count, so `X_Recaptcha_Outcome` is `x-recaptcha-outcome`.
+pub fn fold_header_name(name: &str) -> String {
+    name.to_ascii_lowercase().replace('_', "-")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn underscore_spellings_fold_to_the_protected_name() {
+        for alias in [
+            "X_Recaptcha_Assessment_Id",
+            "x-recaptcha_assessment-id",
+            "X-RECAPTCHA-ASSESSMENT-ID",
+        ] {
+            assert_eq!(fold_header_name(alias), "x-recaptcha-assessment-id");
+        }
+        assert_ne!(
+            fold_header_name("XRecaptchaAssessmentId"),
+            "x-recaptcha-assessment-id"
+        );
+    }
 
     #[test]
     fn only_statuses_a_response_can_carry_are_relayed() {

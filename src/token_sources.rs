@@ -7,6 +7,50 @@ use serde::Serialize;
 use crate::assessment_id::AssessmentId;
 use crate::cookies::{self, CookiePattern};
 
+/// Which parts of a request may supply the assessment ID (`TOKEN_SOURCES`).
+/// Anyone can send a header naming any ID; a site can choose to trust only
+/// the cookies the WAF set and validated itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenSources {
+    pub header: bool,
+    pub cookies: bool,
+}
+
+impl Default for TokenSources {
+    fn default() -> Self {
+        Self {
+            header: true,
+            cookies: true,
+        }
+    }
+}
+
+impl TokenSources {
+    /// A comma-separated list of `header` and `cookies`, at least one.
+    pub fn parse(v: &str) -> Result<Self, String> {
+        let mut sources = Self {
+            header: false,
+            cookies: false,
+        };
+        for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name.to_ascii_lowercase().as_str() {
+                "header" => sources.header = true,
+                "cookies" => sources.cookies = true,
+                _ => {
+                    return Err(format!(
+                        "{:?} is not header or cookies",
+                        crate::error::snippet(name)
+                    ))
+                }
+            }
+        }
+        if !sources.header && !sources.cookies {
+            return Err("names no source".into());
+        }
+        Ok(sources)
+    }
+}
+
 /// Which part of the request yielded (or failed to yield) an ID.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "name", rename_all = "snake_case")]
@@ -32,17 +76,32 @@ pub struct RejectedToken {
     pub problem: TokenProblem,
 }
 
+/// Most passed-over sources listed in a log line; the rest are counted.
+pub const MAX_LISTED: usize = 16;
+
 /// The outcome of looking for an ID: the winner, and what was passed over
 /// (for the log line when an outcome cannot be sent).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Extraction {
     pub found: Option<(AssessmentId, Source)>,
+    /// The first [`MAX_LISTED`] sources passed over.
     pub rejected: Vec<RejectedToken>,
+    /// How many more were passed over: a request may carry thousands.
+    pub unlisted: usize,
 }
 
 impl Extraction {
     pub fn id(&self) -> Option<AssessmentId> {
         self.found.as_ref().map(|(id, _)| *id)
+    }
+
+    fn reject(&mut self, source: impl FnOnce() -> Source, problem: TokenProblem) {
+        if self.rejected.len() < MAX_LISTED {
+            let source = source();
+            self.rejected.push(RejectedToken { source, problem });
+        } else {
+            self.unlisted += 1;
+        }
     }
 }
 
@@ -55,16 +114,13 @@ pub fn extract(
 ) -> Extraction {
     let mut out = Extraction::default();
     if let Some(token) = token_header {
-        let source = Source::Header(token_header_name.to_owned());
+        let source = || Source::Header(token_header_name.to_owned());
         match AssessmentId::from_token(token) {
             Some(id) => {
-                out.found = Some((id, source));
+                out.found = Some((id, source()));
                 return out;
             }
-            None => out.rejected.push(RejectedToken {
-                source,
-                problem: TokenProblem::NoAssessmentId,
-            }),
+            None => out.reject(source, TokenProblem::NoAssessmentId),
         }
     }
     let Some(cookie_header) = cookie_header else {
@@ -72,13 +128,13 @@ pub fn extract(
     };
     for pattern in patterns {
         for (name, value) in cookies::pairs(cookie_header).filter(|(n, _)| pattern.matches(n)) {
-            let source = Source::Cookie(name.to_owned());
+            let source = || Source::Cookie(name.to_owned());
             match cookie_token_id(value) {
                 Ok(id) => {
-                    out.found = Some((id, source));
+                    out.found = Some((id, source()));
                     return out;
                 }
-                Err(problem) => out.rejected.push(RejectedToken { source, problem }),
+                Err(problem) => out.reject(source, problem),
             }
         }
     }
@@ -117,6 +173,35 @@ mod tests {
         )
         .id()
         .map(|i| i.to_string())
+    }
+
+    #[test]
+    fn thousands_of_bad_cookies_list_a_few_and_count_the_rest() {
+        let cookie: Vec<String> = (0..6_000).map(|i| format!("recaptcha-a{i}-t=x")).collect();
+        let got = extract(
+            "X-Recaptcha-Token",
+            None,
+            Some(&cookie.join("; ")),
+            &default_patterns(),
+        );
+        assert_eq!(got.rejected.len(), MAX_LISTED);
+        assert_eq!(got.unlisted, 6_000 - MAX_LISTED);
+        assert_eq!(got.id(), None);
+    }
+
+    #[test]
+    fn token_sources_name_header_cookies_or_both() {
+        let only = |v| TokenSources::parse(v);
+        assert_eq!(
+            only("cookies"),
+            Ok(TokenSources {
+                header: false,
+                cookies: true
+            })
+        );
+        assert_eq!(only(" Header , cookies "), Ok(TokenSources::default()));
+        assert!(only("").is_err());
+        assert!(only("header,query").unwrap_err().contains("query"));
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub fn is_loopback(rest: &str) -> bool {
 /// `http(s)://host[:port][/path]` with no user info, query or fragment,
 /// returned without a trailing slash. A path is allowed only when `allow_path`.
 pub fn base_url(v: &str, allow_path: bool) -> Result<String, String> {
-    let bad = |why: &str| Err(format!("{v:?} {why}"));
+    let bad = |why: &str| Err(format!("{:?} {why}", redacted(v)));
     let Some((scheme, rest)) = v.split_once("://") else {
         return bad("is not an absolute http(s) URL");
     };
@@ -82,6 +82,27 @@ pub fn base_url(v: &str, allow_path: bool) -> Result<String, String> {
     ))
 }
 
+/// A URL as it may be logged: a password or key pasted into its user info
+/// or query never is. Both are replaced whole, the fragment with the query.
+pub fn redacted(v: &str) -> String {
+    let (head, query) = match v.find(['?', '#']) {
+        Some(i) => (&v[..i], "?[redacted]"),
+        None => (v, ""),
+    };
+    let start = head.find("://").map_or(0, |i| i + 3);
+    let end = head[start..].find('/').map_or(head.len(), |i| start + i);
+    let authority = &head[start..end];
+    match authority.rfind('@') {
+        Some(at) => format!(
+            "{}[redacted]@{}{}{query}",
+            &head[..start],
+            &authority[at + 1..],
+            &head[end..]
+        ),
+        None => format!("{head}{query}"),
+    }
+}
+
 /// The URL to fetch from the origin: the fixed origin plus the request's
 /// path and query, or the request URL unchanged.
 pub fn origin_request_url(origin: &str, request_url: &str) -> String {
@@ -137,6 +158,21 @@ mod tests {
             assert!(base_url(bad, false).is_err(), "{bad}");
         }
         assert_eq!(base_url("HTTP://h:1/p/", true).unwrap(), "http://h:1/p");
+    }
+
+    #[test]
+    fn urls_in_messages_never_show_user_info_or_query() {
+        assert_eq!(
+            redacted("https://u:pass@host:1/p?key=AIza#f"),
+            "https://[redacted]@host:1/p?[redacted]"
+        );
+        assert_eq!(redacted("u:p@a@host"), "[redacted]@host");
+        assert_eq!(redacted("https://host/p#x"), "https://host/p?[redacted]");
+        assert_eq!(redacted("https://host/a@b"), "https://host/a@b");
+        for v in ["https://u:pass@host", "https://host/v1?key=AIzaSecret"] {
+            let why = base_url(v, true).unwrap_err();
+            assert!(!why.contains("pass") && !why.contains("AIza"), "{why}");
+        }
     }
 
     #[test]

@@ -47,17 +47,23 @@ fuzz_target!(|data: &[u8]| {
     };
     let items = accepted.len() + rejected.len();
     assert!(items <= batch::MAX_ITEMS);
-    if format == Format::Ndjson {
-        assert_eq!(items, body.lines().filter(|l| !l.trim().is_empty()).count());
-    }
-    // Indices: each of 0..items exactly once, each list in request order.
-    let mut seen = vec![false; items];
+    // Positions: the array index, or the line with empty lines counted.
+    let positions = match format {
+        Format::Json => items,
+        Format::Ndjson => {
+            let lines = body.lines().count();
+            assert_eq!(items, body.lines().filter(|l| !l.trim().is_empty()).count());
+            lines
+        }
+    };
+    // Each index at most once, each list in request order.
+    let mut seen = vec![false; positions];
     for index in accepted
         .iter()
         .map(|a| a.index)
         .chain(rejected.iter().map(|r| r.index))
     {
-        assert!(index < items && !seen[index], "index {index} of {items}");
+        assert!(index < positions && !seen[index], "index {index} of {positions}");
         seen[index] = true;
     }
     assert!(accepted.windows(2).all(|w| w[0].index < w[1].index));
@@ -80,7 +86,7 @@ fuzz_target!(|data: &[u8]| {
     }
     if format == Format::Ndjson {
         // Each line is judged alone, exactly as a single item would be.
-        let lines: Vec<&str> = body.lines().filter(|l| !l.trim().is_empty()).collect();
+        let lines: Vec<&str> = body.lines().collect();
         for a in &accepted {
             let (o, _) = outcome::parse_batch_item(lines[a.index]).expect("accepted line");
             assert_eq!(o.annotation, a.annotation);

@@ -10,7 +10,10 @@ use crate::annotation::Annotation;
 use crate::assessment_id::AssessmentId;
 use crate::error::OutcomeError;
 
-/// Longest outcome header accepted; real ones are well under 1 KiB.
+/// Longest outcome accepted, applied both to the text as it arrives and to
+/// the annotate body made of it: the body is what a queue message stores and
+/// the consumer re-checks, so whatever is accepted can be delivered. Real
+/// outcomes are well under 1 KiB.
 pub const MAX_LEN: usize = 8 * 1024;
 
 /// A parsed, validated outcome: the body to send and, optionally, the
@@ -52,10 +55,7 @@ pub fn parse_stored(value: &str) -> Result<Outcome, OutcomeError> {
     } else {
         short_form::parse(trimmed)?
     };
-    if outcome.annotation.is_empty() {
-        return Err(OutcomeError::NothingToSend);
-    }
-    Ok(outcome)
+    deliverable(outcome)
 }
 
 /// A batch item: the JSON form, plus an optional `token` to take the
@@ -72,10 +72,20 @@ pub fn parse_batch_item(value: &str) -> Result<(Outcome, Option<String>), Outcom
         return Err(OutcomeError::Json("item is not a JSON object".into()));
     }
     let (outcome, token) = json_form::parse_with_token(trimmed)?;
+    Ok((deliverable(outcome)?, token))
+}
+
+/// An outcome with something to send, whose annotate body fits [`MAX_LEN`]
+/// (escaping can make it longer than the text it came from).
+fn deliverable(outcome: Outcome) -> Result<Outcome, OutcomeError> {
     if outcome.annotation.is_empty() {
         return Err(OutcomeError::NothingToSend);
     }
-    Ok((outcome, token))
+    let len = outcome.annotation.to_json().len();
+    if len > MAX_LEN {
+        return Err(OutcomeError::BodyTooLong { len, max: MAX_LEN });
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]
@@ -114,6 +124,21 @@ mod tests {
         let body = escaped.annotation.to_json();
         assert!(body.contains(char::REPLACEMENT_CHARACTER));
         assert_eq!(parse_stored(&body), Ok(escaped));
+    }
+
+    #[test]
+    fn an_outcome_whose_body_would_outgrow_the_limit_is_refused_at_the_door() {
+        // 8,160 letters fit the header but not the body they become.
+        let header = format!("LEGITIMATE; account-id={}", "a".repeat(8_160));
+        assert!(header.len() <= MAX_LEN);
+        assert!(matches!(
+            parse_header(&header),
+            Err(OutcomeError::BodyTooLong { .. })
+        ));
+        // Just under: accepted, and its body passes the consumer's check.
+        let fits = format!("LEGITIMATE; account-id={}", "a".repeat(8_100));
+        let body = parse_header(&fits).unwrap().annotation.to_json();
+        assert!(parse_stored(&body).is_ok());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use futures_util::StreamExt;
 use serde::Serialize;
-use worker::{Context, Headers, Method, Queue, Request, Response, Result};
+use worker::{web_sys, Context, Headers, Method, Queue, Request, Response, Result};
 
 use super::{direct, logger, queue};
 use crate::admin::Admin;
@@ -43,6 +43,16 @@ fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
 
 fn error(status: u16, message: &str) -> Result<Response> {
     json(status, &Failure { error: message })
+}
+
+/// An answer under the endpoint's reserved path that is not the endpoint:
+/// 404 near it, 503 while its configuration is invalid.
+pub fn refusal(status: u16) -> Result<web_sys::Response> {
+    let message = match status {
+        404 => "no such endpoint: the batch endpoint is at exactly its configured path",
+        _ => "the batch endpoint is disabled: ADMIN_TOKEN or ADMIN_PATH is invalid (see the worker's log)",
+    };
+    Ok(error(status, message)?.into())
 }
 
 pub async fn handle(

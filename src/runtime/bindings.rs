@@ -10,6 +10,27 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::{js_sys, web_sys};
 
 use crate::config::Config;
+use crate::relay::fold_header_name;
+
+#[wasm_bindgen(inline_js = "
+export function headerAliases(headers, folded) {
+  let found;
+  for (const name of headers.keys()) {
+    if (name.includes('_') && folded.includes(name.replaceAll('_', '-'))) (found ??= []).push(name);
+  }
+  return found;
+}")]
+extern "C" {
+    /// The names in `headers` that contain `_` and, with `_` read as `-`,
+    /// are one of `folded` (lower case): CGI-style servers (PHP-FPM, uWSGI,
+    /// older gunicorn) read `X_Recaptcha_Outcome` as `X-Recaptcha-Outcome`.
+    /// One call that walks the names in JS, not one crossing per name.
+    #[wasm_bindgen(js_name = headerAliases)]
+    pub fn header_aliases(
+        headers: &web_sys::Headers,
+        folded: &js_sys::Array,
+    ) -> Option<js_sys::Array>;
+}
 
 #[wasm_bindgen]
 extern "C" {
@@ -138,6 +159,9 @@ pub struct Names {
     pub token: js_sys::JsString,
     pub assessment_id: Option<js_sys::JsString>,
     pub cookie: js_sys::JsString,
+    /// The names only the worker or the origin may send to the origin,
+    /// folded (lower case, `-` for `_`), for [`header_aliases`].
+    pub protected_folded: js_sys::Array,
 }
 
 thread_local! {
@@ -153,6 +177,10 @@ pub fn names(config: &Config) -> &'static Names {
                 token: config.token_header.as_str().into(),
                 assessment_id: config.assessment_id_header.as_deref().map(Into::into),
                 cookie: "cookie".into(),
+                protected_folded: config
+                    .protected_request_headers()
+                    .map(|name| JsValue::from(fold_header_name(name)))
+                    .collect(),
             }))
         })
     })

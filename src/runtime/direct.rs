@@ -163,6 +163,9 @@ impl Call {
         });
         init.set_body(&JsValue::from_str(&request.body));
         init.set_signal(Some(&signal));
+        // A redirect would re-send the body (account IDs, phone numbers) to
+        // wherever it points, plain http:// included: it is a final answer.
+        init.set_redirect(web_sys::RequestRedirect::Manual);
         (fetch_url(&request.url, &init), Call { signal, timeout_ms })
     }
 
@@ -182,11 +185,20 @@ impl Call {
     }
 }
 
-/// A success, told without awaiting anything.
+/// A success, told without awaiting anything. Its body is cancelled: left
+/// unread, it would hold one of the invocation's 6 connections until
+/// garbage collection.
 fn delivered(settled: &Result<web_sys::Response, JsValue>) -> Option<Attempt> {
     let resp = settled.as_ref().ok()?;
     let attempt = Attempt::answered(resp.status(), None, String::new());
-    (attempt.disposition() == Disposition::Delivered).then_some(attempt)
+    if attempt.disposition() != Disposition::Delivered {
+        return None;
+    }
+    if let Some(body) = resp.body() {
+        // The promise only reports the cancellation, which cannot fail here.
+        let _ = body.cancel();
+    }
+    Some(attempt)
 }
 
 thread_local! {

@@ -9,8 +9,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::{web_sys, Context, Env, Queue, Result};
 
 use super::bindings::{
-    self, fetch_request, fetch_url, header_delete, header_get, header_has, header_set, Names,
-    PendingResponse,
+    self, fetch_request, fetch_url, header_aliases, header_delete, header_get, header_has,
+    header_set, Names, PendingResponse,
 };
 use super::responses::{plain_text, without_header};
 use super::{direct, logger, queue, recent};
@@ -44,11 +44,17 @@ impl Exchange {
     pub fn begin(req: &web_sys::Request, config: &'static Config, env: Env, ctx: Context) -> Self {
         let names = bindings::names(config);
         let incoming = req.headers();
-        let get = |name| header_get(&incoming, name).ok().flatten();
+        // Only the sources `TOKEN_SOURCES` allows are read at all.
+        let read = |allowed: bool, name| {
+            allowed
+                .then(|| header_get(&incoming, name).ok().flatten())
+                .flatten()
+        };
+        let sources = config.token_sources;
         let extraction = token_sources::extract(
             &config.token_header,
-            get(&names.token).as_deref(),
-            get(&names.cookie).as_deref(),
+            read(sources.header, &names.token).as_deref(),
+            read(sources.cookies, &names.cookie).as_deref(),
             &config.token_cookies,
         );
         Exchange {
@@ -118,6 +124,7 @@ impl Exchange {
     /// control header to remove, or an assessment ID to add.
     fn needs_edit(&self, incoming: &web_sys::Headers) -> std::result::Result<bool, JsValue> {
         Ok(header_has(incoming, &self.names.outcome)?
+            || header_aliases(incoming, &self.names.protected_folded).is_some()
             || match &self.names.assessment_id {
                 Some(name) => self.extraction.id().is_some() || header_has(incoming, name)?,
                 None => false,
@@ -125,9 +132,15 @@ impl Exchange {
     }
 
     /// Removes what only the origin may say (the outcome header) and what
-    /// only the worker may say (the assessment ID header), then sets the ID.
+    /// only the worker may say (the assessment ID header), in every spelling
+    /// a CGI-style origin reads as them, then sets the ID.
     fn edit_control_headers(&self, headers: &web_sys::Headers) -> std::result::Result<(), JsValue> {
         header_delete(headers, &self.names.outcome)?;
+        if let Some(aliases) = header_aliases(headers, &self.names.protected_folded) {
+            for alias in aliases.iter() {
+                headers.delete(&alias.as_string().unwrap_or_default())?;
+            }
+        }
         if let Some(name) = &self.names.assessment_id {
             header_delete(headers, name)?;
             if let Some(id) = self.extraction.id() {
@@ -167,6 +180,7 @@ impl Exchange {
                 reason:
                     "no assessment ID: no valid token in the request and no assessment= in the outcome",
                 tokens_rejected: self.extraction.rejected.clone(),
+                tokens_unlisted: self.extraction.unlisted,
                 config_errors: Vec::new(),
             });
         };
@@ -176,6 +190,7 @@ impl Exchange {
                 return logger::emit(&Event::OutcomeDropped {
                     reason: "annotation disabled: configuration invalid",
                     tokens_rejected: Vec::new(),
+                    tokens_unlisted: 0,
                     config_errors: errors.iter().map(ToString::to_string).collect(),
                 })
             }

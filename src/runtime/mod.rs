@@ -18,6 +18,7 @@ mod queue;
 mod recent;
 mod responses;
 
+use crate::route::{route, Route};
 use crate::url::request_path;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
@@ -36,17 +37,21 @@ fn start() {
 pub fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> js_sys::Promise {
     let config = env_config::get(&env);
     let ctx = Context::new(ctx);
-    if let Some(admin) = &config.admin {
-        if request_path(&req.url()) == admin.path {
-            return worker::wasm_bindgen_futures::future_to_promise(async move {
-                let queue = queue::producer(&env);
-                let resp =
-                    batch_endpoint::handle(Request::from(req), admin, config, queue, &ctx).await;
-                Ok(responses::or_internal_error(resp.map(Into::into))?.into())
-            });
-        }
+    // The URL is copied into wasm only when a path is reserved at all.
+    let to = match config.reserved_path {
+        Some(_) => route(config, request_path(&req.url())),
+        None => Route::Proxy,
+    };
+    match to {
+        Route::Proxy => proxy::handle(&req, config, env, ctx),
+        Route::Batch(admin) => worker::wasm_bindgen_futures::future_to_promise(async move {
+            let queue = queue::producer(&env);
+            let resp = batch_endpoint::handle(Request::from(req), admin, config, queue, &ctx).await;
+            Ok(responses::or_internal_error(resp.map(Into::into))?.into())
+        }),
+        Route::NotFound => responses::resolved(batch_endpoint::refusal(404)),
+        Route::Disabled => responses::resolved(batch_endpoint::refusal(503)),
     }
-    proxy::handle(&req, config, env, ctx)
 }
 
 #[event(queue)]

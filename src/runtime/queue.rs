@@ -17,6 +17,7 @@ use worker::{
 use super::direct::{self, now_ms, MAX_IN_FLIGHT};
 use super::logger;
 use crate::annotate_call::ApiTarget;
+use crate::annotation::Annotation;
 use crate::config::Config;
 use crate::delivery::{Delivery, End};
 use crate::envelope::Envelope;
@@ -27,6 +28,8 @@ use crate::retry::QueueAction;
 pub const BINDING: &str = "ANNOTATIONS";
 /// Producer binding of the dead-letter queue.
 pub const DLQ_BINDING: &str = "ANNOTATIONS_DLQ";
+/// The key of a poisoned message wrapped for the dead-letter queue.
+const SET_ASIDE: &str = "set_aside";
 /// Queues' `sendBatch` limits: 100 messages and 256 KB per call.
 const SEND_BATCH_MAX_MESSAGES: usize = 100;
 const SEND_BATCH_MAX_BYTES: usize = 200 * 1024;
@@ -137,39 +140,56 @@ struct Consumer<'a> {
 impl Consumer<'_> {
     async fn handle(&self, message: RawMessage) {
         let body = message.body();
+        if js_sys::Reflect::has(&body, &SET_ASIDE.into()).unwrap_or(false) {
+            // Set aside once already: whichever queue this is, not again.
+            logger::emit(&Event::QueueMessageInvalid {
+                error: "a message set aside before, acknowledged: not sent to the dead-letter queue again".into(),
+                dead_lettered: false,
+            });
+            return message.ack();
+        }
         let decoded = js_sys::JSON::stringify(&body)
             .ok()
             .and_then(|s| s.as_string())
             .ok_or_else(|| "message body is not JSON".to_owned())
             .and_then(|s| Envelope::decode(&s).map_err(|e| e.to_string()));
-        let (mut envelope, annotation) = match decoded {
-            Ok(ok) => ok,
-            Err(error) => {
-                // A poisoned message is set aside, never retried.
-                let dlq = self.dlq.filter(|_| !self.replaying);
-                let dead_lettered = match dlq {
-                    Some(dlq) => dlq
-                        .send_raw(
-                            RawMessageBuilder::new(body)
-                                .build_with_content_type(QueueContentType::V8),
-                        )
-                        .await
-                        .is_ok(),
-                    None => false,
-                };
-                logger::emit(&Event::QueueMessageInvalid {
-                    error,
-                    dead_lettered,
-                });
-                // If the DLQ refused it, the platform retries and dead-letters it.
-                return if dlq.is_some() && !dead_lettered {
-                    message.retry()
-                } else {
-                    message.ack()
-                };
-            }
-        };
+        match decoded {
+            Ok((envelope, annotation)) => self.deliver(message, envelope, annotation).await,
+            Err(error) => self.set_aside(message, body, error).await,
+        }
+    }
 
+    /// A poisoned message is set aside, never retried: to the dead-letter
+    /// queue, wrapped with why, so that it is never set aside twice.
+    async fn set_aside(&self, message: RawMessage, body: JsValue, error: String) {
+        let dlq = self.dlq.filter(|_| !self.replaying);
+        let dead_lettered = match dlq {
+            Some(dlq) => {
+                let wrapped = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&wrapped, &SET_ASIDE.into(), &body);
+                let _ = js_sys::Reflect::set(&wrapped, &"error".into(), &error.as_str().into());
+                dlq.send_raw(
+                    RawMessageBuilder::new(wrapped.into())
+                        .build_with_content_type(QueueContentType::V8),
+                )
+                .await
+                .is_ok()
+            }
+            None => false,
+        };
+        logger::emit(&Event::QueueMessageInvalid {
+            error,
+            dead_lettered,
+        });
+        // If the DLQ refused it, the platform retries and dead-letters it.
+        if dlq.is_some() && !dead_lettered {
+            message.retry()
+        } else {
+            message.ack()
+        }
+    }
+
+    async fn deliver(&self, message: RawMessage, mut envelope: Envelope, annotation: Annotation) {
         let delivery = Delivery {
             api: self.api,
             id: envelope.assessment,
@@ -226,12 +246,20 @@ impl Consumer<'_> {
             }
             QueueAction::DeadLetter => {
                 let result = DeliveryResult::from(attempt.disposition());
-                // A replayed message that fails again is not sent back to the DLQ.
-                if self.replaying {
+                // A replayed message that fails again is not sent back to the
+                // DLQ, nor one sent there too often already.
+                if self.replaying || !envelope.may_dead_letter() {
                     log(result, false);
+                    if !self.replaying {
+                        logger::emit(&Event::DeadLetterLimit {
+                            assessment: envelope.assessment,
+                            dead_letters: envelope.dead_letters,
+                        });
+                    }
                     return message.ack();
                 }
                 envelope.attempts = attempts;
+                envelope.dead_letters += 1;
                 envelope.last_error = Some(attempt.describe(self.api));
                 let dead_lettered = match self.dlq {
                     Some(dlq) => enqueue(dlq, &envelope, 0).await.is_ok(),

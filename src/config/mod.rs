@@ -11,33 +11,11 @@ use crate::cookies::CookiePattern;
 use crate::error::ConfigError;
 use crate::log::Level;
 use crate::retry::{QueuePolicy, RetryPolicy, QUEUE_MAX_DELAY_SECONDS};
+use crate::token_sources::TokenSources;
 use crate::url::{base_url, is_loopback};
 
-pub const PROJECT_ID: &str = "RECAPTCHA_PROJECT_ID";
-pub const API_KEY: &str = "RECAPTCHA_API_KEY";
-pub const API_BASE: &str = "RECAPTCHA_API_BASE";
-pub const ORIGIN_URL: &str = "ORIGIN_URL";
-pub const OUTCOME_HEADER: &str = "OUTCOME_HEADER";
-pub const TOKEN_HEADER: &str = "TOKEN_HEADER";
-pub const TOKEN_COOKIES: &str = "TOKEN_COOKIES";
-pub const ASSESSMENT_ID_HEADER: &str = "ASSESSMENT_ID_HEADER";
-pub const ADMIN_PATH: &str = "ADMIN_PATH";
-pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
-pub const QUEUE_RETRY_BASE_SECONDS: &str = "QUEUE_RETRY_BASE_SECONDS";
-pub const QUEUE_RETRY_MAX_SECONDS: &str = "QUEUE_RETRY_MAX_SECONDS";
-pub const QUEUE_MAX_ATTEMPTS: &str = "QUEUE_MAX_ATTEMPTS";
-pub const DEAD_LETTER_QUEUE: &str = "DEAD_LETTER_QUEUE";
-pub const LOG_LEVEL: &str = "LOG_LEVEL";
-
-pub const DEFAULT_API_BASE: &str = "https://recaptchaenterprise.googleapis.com";
-pub const DEFAULT_OUTCOME_HEADER: &str = "X-Recaptcha-Outcome";
-pub const DEFAULT_TOKEN_HEADER: &str = "X-Recaptcha-Token";
-pub const DEFAULT_TOKEN_COOKIES: &str = "recaptcha-*-e,recaptcha-*-t";
-pub const DEFAULT_ASSESSMENT_ID_HEADER: &str = "X-Recaptcha-Assessment-Id";
-pub const DEFAULT_ADMIN_PATH: &str = "/.well-known/recaptcha-annotations";
-pub const DEFAULT_DEAD_LETTER_QUEUE: &str = "recaptcha-annotations-dlq";
-/// Shortest admin token accepted: anything shorter is guessable.
-pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
+mod vars;
+pub use vars::*;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -56,12 +34,17 @@ pub struct Config {
     pub outcome_header: String,
     pub token_header: String,
     pub token_cookies: Vec<CookiePattern>,
+    /// Which parts of a request may supply the assessment ID.
+    pub token_sources: TokenSources,
     /// `None` when disabled with an empty `ASSESSMENT_ID_HEADER`.
     pub assessment_id_header: Option<String>,
     /// Annotate calls are made only when this is `Ok`.
     pub api: Result<ApiTarget, Vec<ConfigError>>,
-    /// The batch endpoint; `None` (the path is proxied) without a valid `ADMIN_TOKEN`.
+    /// The batch endpoint; `None` without a valid `ADMIN_TOKEN`.
     pub admin: Option<Admin>,
+    /// With `ADMIN_TOKEN` set, valid or not, requests under this path never
+    /// reach the origin: they may carry the admin token.
+    pub reserved_path: Option<String>,
     /// Retries within `waitUntil` for direct mode (and the batch endpoint's
     /// and the queue's direct fallback).
     pub direct: RetryPolicy,
@@ -78,6 +61,33 @@ pub struct Config {
 }
 
 impl Config {
+    /// Request headers only the origin (the outcome) or the worker (the
+    /// assessment ID) may send to the origin: a client's are removed in
+    /// every spelling that folds to them ([`crate::relay::fold_header_name`]).
+    pub fn protected_request_headers(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.outcome_header.as_str()).chain(self.assessment_id_header.as_deref())
+    }
+
+    /// Parses configuration from the runtime's values (`None` = not set);
+    /// a value of the wrong type is reported and counts as unset.
+    pub fn from_values(lookup: impl Fn(&str) -> Option<VarValue>) -> Self {
+        let mut wrong_type = Vec::new();
+        let mut text = std::collections::HashMap::new();
+        for &var in VARS {
+            match lookup(var).map(|v| v.into_text(var)) {
+                Some(Ok(v)) => {
+                    text.insert(var, v);
+                }
+                Some(Err(e)) => wrong_type.push(e),
+                None => {}
+            }
+        }
+        let mut config = Config::parse(|name| text.get(name).cloned());
+        wrong_type.append(&mut config.problems);
+        config.problems = wrong_type;
+        config
+    }
+
     /// Parses configuration from a variable lookup (`None` = not set).
     /// An empty value counts as unset, except `ASSESSMENT_ID_HEADER` (where
     /// `""` switches the header off).
@@ -122,7 +132,21 @@ impl Config {
                 token_cookies(None).unwrap_or_default()
             }
         };
+        let token_sources =
+            get(TOKEN_SOURCES).map_or(Ok(TokenSources::default()), |v| TokenSources::parse(&v));
+        let token_sources = token_sources.unwrap_or_else(|why| {
+            problems.push(ConfigError::new(
+                TOKEN_SOURCES,
+                format!("{why}; using {DEFAULT_TOKEN_SOURCES}"),
+            ));
+            TokenSources::default()
+        });
 
+        let reserved_path = get(ADMIN_TOKEN).map(|_| {
+            get(ADMIN_PATH)
+                .filter(|p| admin_path_ok(p))
+                .unwrap_or_else(|| DEFAULT_ADMIN_PATH.to_owned())
+        });
         let admin = admin(&get).unwrap_or_else(|e| {
             problems.push(e);
             None
@@ -147,9 +171,11 @@ impl Config {
             outcome_header,
             token_header,
             token_cookies,
+            token_sources,
             assessment_id_header,
             api,
             admin,
+            reserved_path,
             direct: RetryPolicy::default(),
             queue,
             dead_letter_queue: get(DEAD_LETTER_QUEUE)
@@ -214,16 +240,19 @@ fn admin(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Admin>, ConfigE
         ));
     }
     let path = get(ADMIN_PATH).unwrap_or_else(|| DEFAULT_ADMIN_PATH.to_owned());
-    if !path.starts_with('/')
-        || path.contains(['?', '#'])
-        || !path.bytes().all(|b| b.is_ascii_graphic())
-    {
+    if !admin_path_ok(&path) {
         return Err(ConfigError::new(
             ADMIN_PATH,
             format!("{path:?} must be a path starting with '/', without query or fragment; the batch endpoint is disabled"),
         ));
     }
     Ok(Some(Admin::new(path, token)))
+}
+
+fn admin_path_ok(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.contains(['?', '#'])
+        && path.bytes().all(|b| b.is_ascii_graphic())
 }
 
 fn queue_policy(
@@ -429,6 +458,74 @@ mod tests {
         assert_eq!((c.queue.base_seconds, c.queue.max_delay_seconds), (2, 4));
         assert_eq!(c.queue.max_attempts, QueuePolicy::default().max_attempts);
         assert_eq!(c.problems[0].var, QUEUE_MAX_ATTEMPTS);
+    }
+
+    #[test]
+    fn values_of_the_wrong_type_are_reported_not_ignored() {
+        let c = Config::from_values(|name| match name {
+            PROJECT_ID => Some(VarValue::Number(123_456_789.0)),
+            API_KEY => Some(VarValue::Text("k".into())),
+            QUEUE_MAX_ATTEMPTS => Some(VarValue::Number(-1.0)),
+            QUEUE_RETRY_BASE_SECONDS => Some(VarValue::Number(1.5)),
+            QUEUE_RETRY_MAX_SECONDS => Some(VarValue::Number(2f64.powi(60))),
+            LOG_LEVEL => Some(VarValue::Other("a boolean")),
+            _ => None,
+        });
+        assert!(c.api.is_ok(), "a project number without quotes is fine");
+        let vars: Vec<_> = c.problems.iter().map(|e| e.var).collect();
+        assert_eq!(
+            vars,
+            vec![
+                QUEUE_RETRY_BASE_SECONDS,
+                QUEUE_RETRY_MAX_SECONDS,
+                QUEUE_MAX_ATTEMPTS,
+                LOG_LEVEL
+            ]
+        );
+        assert!(c.problems[3].to_string().contains("a boolean"));
+        assert_eq!(c.queue, QueuePolicy::default());
+        assert_eq!(c.log_level, Level::Debug);
+    }
+
+    #[test]
+    fn secrets_pasted_into_url_variables_are_not_echoed() {
+        let mut vars = GOOD.to_vec();
+        vars.extend([
+            (ORIGIN_URL, "https://user:hunter2@origin.example"),
+            (API_BASE, "https://proxy.example/g?key=AIzaPasted"),
+        ]);
+        let c = parse(&vars);
+        let line = crate::log::Event::config_invalid(&c.problems, false).to_line();
+        assert_eq!(c.problems.len(), 2, "{line}");
+        assert!(
+            !line.contains("hunter2") && !line.contains("AIzaPasted"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn token_sources_can_be_limited_to_cookies() {
+        let with = |v| parse(&[GOOD[0], GOOD[1], (TOKEN_SOURCES, v)]);
+        let c = with("cookies");
+        assert!(!c.token_sources.header && c.token_sources.cookies);
+        let c = with("query");
+        assert_eq!(c.token_sources, TokenSources::default());
+        assert_eq!(c.problems[0].var, TOKEN_SOURCES);
+    }
+
+    #[test]
+    fn an_admin_token_reserves_the_admin_path_even_when_invalid() {
+        assert_eq!(parse(GOOD).reserved_path, None);
+        let c = parse(&[GOOD[0], GOOD[1], (ADMIN_TOKEN, "0123456789abcdef\n")]);
+        assert_eq!(c.admin, None);
+        assert_eq!(c.reserved_path.as_deref(), Some(DEFAULT_ADMIN_PATH));
+        let c = parse(&[
+            GOOD[0],
+            GOOD[1],
+            (ADMIN_TOKEN, "0123456789abcdef-x"),
+            (ADMIN_PATH, "/ops"),
+        ]);
+        assert_eq!(c.reserved_path.as_deref(), Some("/ops"));
     }
 
     #[test]
