@@ -28,9 +28,33 @@ pub enum Origin {
     Invalid,
 }
 
+/// Whom proxied requests are handed to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upstream {
+    /// The runtime's `fetch`: the origin (or `ORIGIN_URL`).
+    Fetch,
+    /// The `UPSTREAM` service binding: another Worker on the same thread,
+    /// such as Google's reCAPTCHA WAF worker, which then fetches the origin.
+    Service,
+    /// `UPSTREAM` is bound to something that is not a service: requests get
+    /// a 502. Falling back to `fetch` would skip the Worker the operator
+    /// put in front of the origin, such as the site's bot protection.
+    NotAService,
+}
+
+/// What the runtime found bound as `UPSTREAM`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpstreamBinding {
+    Absent,
+    /// An object with a `fetch` method.
+    Service,
+    Other,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub origin: Origin,
+    pub upstream: Upstream,
     pub outcome_header: String,
     pub token_header: String,
     pub token_cookies: Vec<CookiePattern>,
@@ -66,6 +90,23 @@ impl Config {
     /// every spelling that folds to them ([`crate::relay::fold_header_name`]).
     pub fn protected_request_headers(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.outcome_header.as_str()).chain(self.assessment_id_header.as_deref())
+    }
+
+    /// Records what is bound as `UPSTREAM`; anything but a service is a
+    /// configuration problem.
+    pub fn with_upstream(mut self, binding: UpstreamBinding) -> Self {
+        self.upstream = match binding {
+            UpstreamBinding::Absent => Upstream::Fetch,
+            UpstreamBinding::Service => Upstream::Service,
+            UpstreamBinding::Other => {
+                self.problems.push(ConfigError::new(
+                    UPSTREAM,
+                    "is bound but is not a service binding (services = [{ binding = \"UPSTREAM\", service = \"…\" }]); every request gets a 502",
+                ));
+                Upstream::NotAService
+            }
+        };
+        self
     }
 
     /// Parses configuration from the runtime's values (`None` = not set);
@@ -168,6 +209,7 @@ impl Config {
         }
         Config {
             origin,
+            upstream: Upstream::Fetch,
             outcome_header,
             token_header,
             token_cookies,
@@ -458,6 +500,16 @@ mod tests {
         assert_eq!((c.queue.base_seconds, c.queue.max_delay_seconds), (2, 4));
         assert_eq!(c.queue.max_attempts, QueuePolicy::default().max_attempts);
         assert_eq!(c.problems[0].var, QUEUE_MAX_ATTEMPTS);
+    }
+
+    #[test]
+    fn an_upstream_binding_that_is_not_a_service_is_refused_not_bypassed() {
+        assert_eq!(parse(GOOD).upstream, Upstream::Fetch);
+        let c = parse(GOOD).with_upstream(UpstreamBinding::Service);
+        assert_eq!((c.upstream, c.problems.len()), (Upstream::Service, 0));
+        let c = parse(GOOD).with_upstream(UpstreamBinding::Other);
+        assert_eq!(c.upstream, Upstream::NotAService);
+        assert_eq!(c.problems[0].var, UPSTREAM);
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub const QUEUE_MAX_ATTEMPTS: &str = "QUEUE_MAX_ATTEMPTS";
 pub const DEAD_LETTER_QUEUE: &str = "DEAD_LETTER_QUEUE";
 pub const LOG_LEVEL: &str = "LOG_LEVEL";
 pub const TOKEN_SOURCES: &str = "TOKEN_SOURCES";
+/// A binding, not a variable: the Worker requests are handed to.
+pub const UPSTREAM: &str = "UPSTREAM";
 
 /// Every variable the worker reads, for checking the runtime's values.
 pub const VARS: &[&str] = &[

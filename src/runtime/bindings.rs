@@ -47,6 +47,19 @@ extern "C" {
         init: &web_sys::RequestInit,
     ) -> PendingResponse;
 
+    /// A service binding (`Fetcher`): a `fetch` that goes to another Worker.
+    pub type Service;
+
+    #[wasm_bindgen(method, js_name = fetch)]
+    pub fn fetch_url(this: &Service, url: &str, init: &web_sys::RequestInit) -> PendingResponse;
+
+    #[wasm_bindgen(method, js_name = fetch)]
+    pub fn fetch_request(
+        this: &Service,
+        request: &web_sys::Request,
+        init: &web_sys::RequestInit,
+    ) -> PendingResponse;
+
     /// `.then(onFulfilled, onRejected)`.
     #[wasm_bindgen(method, js_name = then)]
     pub fn then_either(

@@ -6,7 +6,7 @@ use wasm_bindgen::JsValue;
 use worker::Env;
 
 use super::logger;
-use crate::config::Config;
+use crate::config::{Config, UpstreamBinding, VarValue, UPSTREAM};
 use crate::log::Event;
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
@@ -14,7 +14,7 @@ static CONFIG: OnceLock<Config> = OnceLock::new();
 /// The isolate's configuration; the first call parses it and logs any problem.
 pub fn get(env: &Env) -> &'static Config {
     CONFIG.get_or_init(|| {
-        let config = Config::parse(|name| var(env, name));
+        let config = Config::from_values(|name| value(env, name)).with_upstream(upstream(env));
         logger::set_level(config.log_level);
         if !config.problems.is_empty() {
             logger::emit(&Event::config_invalid(&config.problems, config.api.is_ok()));
@@ -23,15 +23,33 @@ pub fn get(env: &Env) -> &'static Config {
     })
 }
 
-/// A `[vars]` entry or secret as text. TOML numbers (a project number
-/// written without quotes) are accepted; other types read as unset.
-fn var(env: &Env, name: &str) -> Option<String> {
+/// A `[vars]` entry or secret as the runtime holds it.
+fn value(env: &Env, name: &str) -> Option<VarValue> {
     let value = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
-    if let Some(s) = value.as_string() {
-        return Some(s);
+    if value.is_undefined() || value.is_null() {
+        return None;
     }
-    value
-        .as_f64()
-        .filter(|n| n.fract() == 0.0 && *n >= 0.0)
-        .map(|n| format!("{n:.0}"))
+    Some(match (value.as_string(), value.as_f64(), value.as_bool()) {
+        (Some(s), _, _) => VarValue::Text(s),
+        (_, Some(n), _) => VarValue::Number(n),
+        (_, _, Some(_)) => VarValue::Other("a boolean"),
+        _ => VarValue::Other("an object"),
+    })
+}
+
+/// What is bound as `UPSTREAM`: a service binding is an object with a
+/// `fetch` method; a var, queue, KV namespace or bucket is not.
+fn upstream(env: &Env) -> UpstreamBinding {
+    let Ok(binding) = js_sys::Reflect::get(env, &JsValue::from_str(UPSTREAM)) else {
+        return UpstreamBinding::Other;
+    };
+    if binding.is_undefined() {
+        return UpstreamBinding::Absent;
+    }
+    let fetch = js_sys::Reflect::get(&binding, &JsValue::from_str("fetch")).unwrap_or_default();
+    if binding.is_object() && fetch.is_function() {
+        UpstreamBinding::Service
+    } else {
+        UpstreamBinding::Other
+    }
 }

@@ -6,15 +6,15 @@
 use std::cell::OnceCell;
 
 use wasm_bindgen::{JsCast, JsValue};
-use worker::{web_sys, Context, Env, Queue, Result};
+use worker::{js_sys, web_sys, Context, Env, Queue, Result};
 
 use super::bindings::{
     self, fetch_request, fetch_url, header_aliases, header_delete, header_get, header_has,
-    header_set, Names, PendingResponse,
+    header_set, Names, PendingResponse, Service,
 };
 use super::responses::{plain_text, without_header};
 use super::{direct, logger, queue, recent};
-use crate::config::{Config, Origin};
+use crate::config::{Config, Origin, Upstream, UPSTREAM};
 use crate::dedup::AnnotationKey;
 use crate::delivery::Delivery;
 use crate::envelope::Envelope;
@@ -35,6 +35,8 @@ pub struct Exchange {
     names: &'static Names,
     /// The request's assessment ID, and the token sources passed over.
     extraction: Extraction,
+    /// The `UPSTREAM` service binding, when requests go through it.
+    upstream: Option<Service>,
     env: Env,
     ctx: Context,
 }
@@ -57,27 +59,37 @@ impl Exchange {
             read(sources.cookies, &names.cookie).as_deref(),
             &config.token_cookies,
         );
+        let upstream = (config.upstream == Upstream::Service).then(|| {
+            js_sys::Reflect::get(&env, &JsValue::from_str(UPSTREAM))
+                .unwrap_or_default()
+                .unchecked_into()
+        });
         Exchange {
             config,
             names,
             extraction,
+            upstream,
             env,
             ctx,
         }
     }
 
-    /// Where the request goes; `None` when `ORIGIN_URL` is unusable.
-    pub fn origin_url(&self, req: &web_sys::Request) -> Option<String> {
+    /// The URL the request is passed on with, or why it cannot be (the
+    /// client gets a 502 with this text).
+    pub fn target_url(&self, req: &web_sys::Request) -> std::result::Result<String, &'static str> {
+        if self.config.upstream == Upstream::NotAService {
+            return Err("Bad gateway: UPSTREAM is not a service binding\n");
+        }
         match &self.config.origin {
-            Origin::SameAsRequest => Some(req.url()),
-            Origin::Fixed(origin) => Some(origin_request_url(origin, &req.url())),
-            Origin::Invalid => None,
+            Origin::SameAsRequest => Ok(req.url()),
+            Origin::Fixed(origin) => Ok(origin_request_url(origin, &req.url())),
+            Origin::Invalid => Err("Bad gateway: origin misconfigured\n"),
         }
     }
 
     /// Request phase: the client's request, unchanged but for the control
     /// headers, with its body streamed and redirects handed back rather than
-    /// followed.
+    /// followed, to the origin or through the `UPSTREAM` service binding.
     ///
     /// Usually `fetch(url, { method, headers, body, redirect })`, as the
     /// simplest pass-through Worker does, with the client's own headers when
@@ -101,7 +113,10 @@ impl Exchange {
                     init.set_redirect(web_sys::RequestRedirect::Manual);
                     init
                 });
-                fetch_request(&outgoing, init)
+                match &self.upstream {
+                    Some(service) => service.fetch_request(&outgoing, init),
+                    None => fetch_request(&outgoing, init),
+                }
             }));
         }
         let incoming = req.headers();
@@ -117,7 +132,10 @@ impl Exchange {
         init.set_headers(&headers);
         init.set_body(&body.map_or(JsValue::NULL, JsValue::from));
         init.set_redirect(web_sys::RequestRedirect::Manual);
-        Ok(fetch_url(url, &init))
+        Ok(match &self.upstream {
+            Some(service) => service.fetch_url(url, &init),
+            None => fetch_url(url, &init),
+        })
     }
 
     /// Whether the origin must get other headers than the client sent: a

@@ -24,10 +24,11 @@ pub fn handle(
     ctx: Context,
 ) -> js_sys::Promise {
     let exchange = Exchange::begin(req, config, env, ctx);
-    let Some(origin_url) = exchange.origin_url(req) else {
-        return resolved(plain_text(502, "Bad gateway: origin misconfigured\n"));
+    let url = match exchange.target_url(req) {
+        Ok(url) => url,
+        Err(why) => return resolved(plain_text(502, why)),
     };
-    let pending = match exchange.forward(req, &origin_url) {
+    let pending = match exchange.forward(req, &url) {
         Ok(pending) => pending,
         Err(e) => return resolved(origin_unreachable(e)),
     };
