@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::annotation::Annotation;
 use crate::assessment_id::AssessmentId;
+use crate::auth::ServiceAccountAuth;
 
 pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
@@ -15,47 +16,108 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// Where annotate calls go. `Debug` never shows the key.
+/// What proves who sends the annotate call.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// `RECAPTCHA_API_KEY`, sent as `?key=`.
+    ApiKey(String),
+    /// `GOOGLE_SERVICE_ACCOUNT_KEY`: a bearer token in `Authorization`.
+    ServiceAccount(Box<ServiceAccountAuth>),
+}
+
+/// Where annotate calls go, and with which credential. `Debug` never shows
+/// a key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiTarget {
     base: String,
     project: String,
-    key: String,
+    pub credential: Credential,
 }
 
 impl ApiTarget {
-    /// A validated base URL (no trailing slash), project and key.
-    pub(crate) fn new(base: String, project: String, key: String) -> Self {
-        Self { base, project, key }
+    /// A validated base URL (no trailing slash), project and credential.
+    pub(crate) fn new(base: String, project: String, credential: Credential) -> Self {
+        Self {
+            base,
+            project,
+            credential,
+        }
     }
 
-    /// `{base}/v1/projects/{project}/assessments/{id}:annotate?key={key}`,
-    /// with project and key percent-encoded and the ID valid by construction.
+    /// `{base}/v1/projects/{project}/assessments/{id}:annotate`, with
+    /// `?key={key}` for an API key; project and key percent-encoded, the ID
+    /// valid by construction.
     pub fn annotate_url(&self, id: &AssessmentId) -> String {
-        format!(
-            "{}/v1/projects/{}/assessments/{}:annotate?key={}",
-            self.base,
-            utf8_percent_encode(&self.project, COMPONENT),
-            id,
-            utf8_percent_encode(&self.key, COMPONENT),
-        )
+        let project = utf8_percent_encode(&self.project, COMPONENT);
+        let url = format!(
+            "{}/v1/projects/{project}/assessments/{id}:annotate",
+            self.base
+        );
+        match &self.credential {
+            Credential::ApiKey(key) => format!("{url}?key={}", utf8_percent_encode(key, COMPONENT)),
+            Credential::ServiceAccount(_) => url,
+        }
     }
 
-    /// Removes the key, raw and percent-encoded, from text about to be
-    /// logged (a runtime error message may quote the request URL).
-    pub fn scrub(&self, text: &str) -> String {
-        let encoded = utf8_percent_encode(&self.key, COMPONENT).to_string();
-        text.replace(&encoded, "[redacted]")
-            .replace(&self.key, "[redacted]")
+    /// The service account, when calls carry a bearer token.
+    pub fn service_account(&self) -> Option<&ServiceAccountAuth> {
+        match &self.credential {
+            Credential::ServiceAccount(sa) => Some(sa),
+            Credential::ApiKey(_) => None,
+        }
     }
+
+    /// Removes credentials from text about to be logged: the key, raw and
+    /// percent-encoded (a runtime error may quote the request URL), and
+    /// anything shaped like a bearer token (a JWT, a Google access token).
+    pub fn scrub(&self, text: &str) -> String {
+        let text = match &self.credential {
+            Credential::ApiKey(key) => {
+                let encoded = utf8_percent_encode(key, COMPONENT).to_string();
+                text.replace(&encoded, "[redacted]")
+                    .replace(key, "[redacted]")
+            }
+            Credential::ServiceAccount(_) => text.to_owned(),
+        };
+        redact_bearer_tokens(&text)
+    }
+}
+
+/// Replaces each word that starts like a JWT (`eyJ`) or a Google access
+/// token (`ya29.`) with `[redacted]`.
+fn redact_bearer_tokens(text: &str) -> String {
+    if !text.contains("eyJ") && !text.contains("ya29.") {
+        return text.to_owned();
+    }
+    let token_char = |c: char| c.is_ascii_alphanumeric() || "-_.~+/=".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = [rest.find("eyJ"), rest.find("ya29.")]
+        .into_iter()
+        .flatten()
+        .min()
+    {
+        out.push_str(&rest[..start]);
+        out.push_str("[redacted]");
+        let end = rest[start..]
+            .find(|c| !token_char(c))
+            .map_or(rest.len(), |n| start + n);
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl std::fmt::Debug for ApiTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let credential = match &self.credential {
+            Credential::ApiKey(_) => "api key <redacted>".to_owned(),
+            Credential::ServiceAccount(sa) => format!("{:?}", sa.account),
+        };
         f.debug_struct("ApiTarget")
             .field("base", &self.base)
             .field("project", &self.project)
-            .field("key", &"<redacted>")
+            .field("credential", &credential)
             .finish()
     }
 }
@@ -104,10 +166,18 @@ mod tests {
 
     #[test]
     fn scrubbing_removes_the_raw_and_the_encoded_key() {
-        let api = ApiTarget::new("https://g".into(), "p".into(), "a+b".into());
+        let api = ApiTarget::new(
+            "https://g".into(),
+            "p".into(),
+            Credential::ApiKey("a+b".into()),
+        );
         assert_eq!(
             api.scrub("GET /x?key=a%2Bb failed; key a+b"),
             "GET /x?key=[redacted] failed; key [redacted]"
+        );
+        assert_eq!(
+            api.scrub("Bearer ya29.a0Af-x_y, jwt eyJhbGc.eyJpc3M.sig-_ end"),
+            "Bearer [redacted], jwt [redacted] end"
         );
         assert!(!format!("{api:?}").contains("a+b"));
     }

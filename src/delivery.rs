@@ -7,6 +7,7 @@
 use crate::annotate_call::{parse_google_error, AnnotateRequest, ApiTarget, GoogleError};
 use crate::annotation::Annotation;
 use crate::assessment_id::AssessmentId;
+use crate::auth::AuthFailure;
 use crate::error::snippet_n;
 use crate::log::{DeliveryResult, Event, Mode};
 use crate::retry::{disposition, Disposition, QueueAction, QueuePolicy, RetryPolicy};
@@ -21,6 +22,8 @@ pub struct Attempt {
     /// The (capped) body of a failed response; empty on success.
     pub body: String,
     pub network_error: Option<String>,
+    /// No call was made: no bearer token could be had.
+    pub auth_failure: Option<AuthFailure>,
 }
 
 /// Direct mode's next step after an attempt.
@@ -37,7 +40,7 @@ impl Attempt {
             status: Some(status),
             retry_after_ms,
             body,
-            network_error: None,
+            ..Attempt::default()
         }
     }
 
@@ -48,8 +51,18 @@ impl Attempt {
         }
     }
 
+    pub fn unauthenticated(failure: AuthFailure) -> Self {
+        Attempt {
+            auth_failure: Some(failure),
+            ..Attempt::default()
+        }
+    }
+
     pub fn disposition(&self) -> Disposition {
-        disposition(self.status)
+        match &self.auth_failure {
+            Some(failure) => failure.disposition(),
+            None => disposition(self.status),
+        }
     }
 
     /// Direct mode: what follows this attempt, the `attempts`-th, made
@@ -101,8 +114,16 @@ impl Attempt {
         (self.network_error.as_deref()).map(|e| outside_text(api, e, 300))
     }
 
+    /// Why no token could be had, scrubbed, then shortened.
+    pub fn auth_error(&self, api: &ApiTarget) -> Option<String> {
+        (self.auth_failure.as_ref()).map(|f| outside_text(api, &f.error, 300))
+    }
+
     /// A short reason for the dead-letter queue, scrubbed of the key.
     pub fn describe(&self, api: &ApiTarget) -> String {
+        if let Some(e) = self.auth_error(api) {
+            return format!("auth failed: {e}");
+        }
         match (self.status, self.network_error(api)) {
             (_, Some(e)) => e,
             (Some(status), None) => match self.google_error(api) {
@@ -187,6 +208,7 @@ impl Delivery<'_> {
                 (_, Some(a)) => a.google_error(self.api),
             },
             network_error: last.and_then(|a| a.network_error(self.api)),
+            auth_error: last.and_then(|a| a.auth_error(self.api)),
             mode: end.mode,
             dead_lettered: end.dead_lettered,
         }
@@ -196,12 +218,17 @@ impl Delivery<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::annotate_call::Credential;
     use crate::outcome;
 
     const KEY: &str = "AIza+key/1";
 
     fn api() -> ApiTarget {
-        ApiTarget::new("https://g".into(), "p".into(), KEY.into())
+        ApiTarget::new(
+            "https://g".into(),
+            "p".into(),
+            Credential::ApiKey(KEY.into()),
+        )
     }
 
     fn delivery(api: &ApiTarget) -> Delivery<'_> {

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod annotate_call;
 pub mod annotation;
 pub mod assessment_id;
+pub mod auth;
 pub mod batch;
 pub mod config;
 pub mod cookies;
@@ -22,6 +23,7 @@ pub mod outcome;
 pub mod relay;
 pub mod retry;
 pub mod route;
+pub mod service_account;
 pub mod token_sources;
 pub mod url;
 

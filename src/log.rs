@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::annotate_call::GoogleError;
+use crate::annotate_call::{ApiTarget, GoogleError};
 use crate::annotation::{Label, Reason};
 use crate::assessment_id::AssessmentId;
 use crate::error::{ConfigError, OutcomeError};
@@ -86,6 +86,9 @@ pub enum Event {
         /// Last network error, scrubbed of the key.
         #[serde(skip_serializing_if = "Option::is_none")]
         network_error: Option<String>,
+        /// Why the last attempt had no bearer token, scrubbed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        auth_error: Option<String>,
         mode: Mode,
         /// The message went to the dead-letter queue for inspection and replay.
         #[serde(skip_serializing_if = "is_false")]
@@ -142,6 +145,23 @@ pub enum Event {
         #[serde(skip_serializing_if = "Vec::is_empty")]
         config_errors: Vec<String>,
     },
+    /// Which credential annotate calls carry, once per isolate, whatever
+    /// `LOG_LEVEL` (never the key itself).
+    CredentialInUse {
+        kind: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_email: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        auth_mode: Option<&'static str>,
+    },
+    /// A service-account token could not be had (the exchange failed or
+    /// the key was refused); the annotations waiting for it are retried.
+    AuthFailed {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        error: String,
+        auth_mode: &'static str,
+    },
     /// Configuration problems, once per isolate.
     ConfigInvalid {
         errors: Vec<String>,
@@ -163,6 +183,23 @@ impl Event {
         }
     }
 
+    /// Names the credential's kind and, for a service account, its email
+    /// and mode: never a key or token.
+    pub fn credential_in_use(api: &ApiTarget) -> Self {
+        match api.service_account() {
+            None => Event::CredentialInUse {
+                kind: "api_key",
+                client_email: None,
+                auth_mode: None,
+            },
+            Some(sa) => Event::CredentialInUse {
+                kind: "service_account",
+                client_email: Some(sa.account.client_email.clone()),
+                auth_mode: Some(sa.mode.name()),
+            },
+        }
+    }
+
     pub fn config_invalid(errors: &[ConfigError], annotate_enabled: bool) -> Self {
         Event::ConfigInvalid {
             errors: errors.iter().map(ToString::to_string).collect(),
@@ -179,11 +216,12 @@ impl Event {
                 result: DeliveryResult::Delivered,
                 ..
             }
-            | Event::BatchReceived { .. } => Level::Info,
+            | Event::BatchReceived { .. }
+            | Event::CredentialInUse { .. } => Level::Info,
             Event::Annotation { .. }
             | Event::OutcomeRejected { .. }
             | Event::OutcomeDropped { .. } => Level::Warn,
-            Event::EnqueueFailed { .. } => Level::Warn,
+            Event::EnqueueFailed { .. } | Event::AuthFailed { .. } => Level::Warn,
             Event::ConfigInvalid { .. }
             | Event::OriginUnreachable { .. }
             | Event::OriginInvalidStatus { .. }
@@ -226,6 +264,7 @@ mod tests {
             ms: 431,
             error: None,
             network_error: None,
+            auth_error: None,
             mode: Mode::Direct,
             dead_lettered: false,
         }

@@ -14,8 +14,11 @@ use crate::retry::{QueuePolicy, RetryPolicy, QUEUE_MAX_DELAY_SECONDS};
 use crate::token_sources::TokenSources;
 use crate::url::{base_url, is_loopback};
 
+mod api;
 mod vars;
 pub use vars::*;
+
+use api::api_target;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -228,47 +231,6 @@ impl Config {
     }
 }
 
-fn api_target(get: &impl Fn(&str) -> Option<String>) -> Result<ApiTarget, Vec<ConfigError>> {
-    let mut errors = Vec::new();
-    let base = base_url(get(API_BASE).as_deref().unwrap_or(DEFAULT_API_BASE), true)
-        .and_then(|b| {
-            // The key travels in the query: over plain HTTP anyone on the path
-            // reads it. Plain HTTP is only for a stand-in on this machine.
-            if b.starts_with("http://") && !is_loopback(&b["http://".len()..]) {
-                Err(format!("{b:?} must use https (http only for a loopback stand-in): the API key travels in the URL"))
-            } else {
-                Ok(b)
-            }
-        })
-        .map_err(|why| errors.push(ConfigError::new(API_BASE, why)));
-    let project = match get(PROJECT_ID) {
-        None => Err(ConfigError::new(PROJECT_ID, "required but not set")),
-        Some(p) if is_project_id(&p) => Ok(p),
-        Some(p) => Err(ConfigError::new(
-            PROJECT_ID,
-            format!("{p:?} is not a Google Cloud project ID or number"),
-        )),
-    }
-    .map_err(|e| errors.push(e));
-    // The key's value never appears in a message.
-    let key = match get(API_KEY) {
-        None => Err(ConfigError::new(
-            API_KEY,
-            "required secret not set (wrangler secret put RECAPTCHA_API_KEY, or .dev.vars locally)",
-        )),
-        Some(k) if k.is_empty() => Err(ConfigError::new(API_KEY, "is empty")),
-        Some(k) if k.len() > 256 || !k.bytes().all(|b| b.is_ascii_graphic()) => Err(
-            ConfigError::new(API_KEY, "has whitespace, non-ASCII or is too long"),
-        ),
-        Some(k) => Ok(k),
-    }
-    .map_err(|e| errors.push(e));
-    match (base, project, key) {
-        (Ok(base), Ok(project), Ok(key)) => Ok(ApiTarget::new(base, project, key)),
-        _ => Err(errors),
-    }
-}
-
 /// The batch endpoint exists only with a strong enough `ADMIN_TOKEN`.
 fn admin(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Admin>, ConfigError> {
     let Some(token) = get(ADMIN_TOKEN) else {
@@ -351,18 +313,11 @@ fn is_header_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-/// Project ID (`my-project`), number (`123456789`) or legacy domain-scoped
-/// ID (`example.com:my-project`). Still percent-encoded in the URL.
-fn is_project_id(s: &str) -> bool {
-    (1..=128).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.:_".contains(&b))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::assessment_id::AssessmentId;
+    use crate::auth::AuthMode;
     use std::collections::HashMap;
 
     fn parse(vars: &[(&str, &str)]) -> Config {
@@ -510,6 +465,80 @@ mod tests {
         let c = parse(GOOD).with_upstream(UpstreamBinding::Other);
         assert_eq!(c.upstream, Upstream::NotAService);
         assert_eq!(c.problems[0].var, UPSTREAM);
+    }
+
+    /// A key file with a placeholder key (parsing only: not a real key).
+    fn key_file(email: &str) -> String {
+        let der: String = std::iter::once("MIIA")
+            .chain(std::iter::repeat_n("AAAA", 30))
+            .collect();
+        serde_json::json!({
+            "type": "service_account",
+            "private_key_id": "0123abcd",
+            "private_key": format!("-----BEGIN PRIVATE KEY-----\n{der}\n-----END PRIVATE KEY-----\n"),
+            "client_email": email,
+            "token_uri": "https://oauth2.googleapis.com/token",
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn a_service_account_is_used_even_with_an_api_key_and_the_url_carries_no_key() {
+        let file = key_file("a@p.iam.gserviceaccount.com");
+        let mut vars = GOOD.to_vec();
+        vars.push((SERVICE_ACCOUNT_KEY, &file));
+        let c = parse(&vars);
+        let api = c.api.unwrap();
+        let sa = api.service_account().unwrap();
+        assert_eq!(sa.mode, AuthMode::Exchange);
+        assert_eq!(sa.token_uri, "https://oauth2.googleapis.com/token");
+        assert_eq!(
+            sa.api_audience,
+            "https://recaptchaenterprise.googleapis.com/"
+        );
+        let id = AssessmentId::parse("bc304e08a0000000").unwrap();
+        assert!(!api.annotate_url(&id).contains('?'));
+        let line = crate::log::Event::credential_in_use(&api).to_line();
+        assert!(line.contains("a@p.iam.gserviceaccount.com"), "{line}");
+        assert!(
+            !line.contains("0123abcd") && !line.contains("MIIA"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn the_token_uri_and_the_mode_can_be_set() {
+        let file = key_file("a@p.iam.gserviceaccount.com");
+        let c = parse(&[
+            (PROJECT_ID, "p"),
+            (SERVICE_ACCOUNT_KEY, &file),
+            (TOKEN_URI, "http://127.0.0.1:9/token"),
+            (AUTH_MODE, "self-signed-jwt"),
+        ]);
+        let api = c.api.unwrap();
+        let sa = api.service_account().unwrap();
+        assert_eq!(
+            (sa.mode, sa.token_uri.as_str()),
+            (AuthMode::SelfSignedJwt, "http://127.0.0.1:9/token")
+        );
+        let c = parse(&[
+            (PROJECT_ID, "p"),
+            (SERVICE_ACCOUNT_KEY, &file),
+            (TOKEN_URI, "http://oauth.example/token"),
+            (AUTH_MODE, "magic"),
+        ]);
+        let vars: Vec<_> = c.problems.iter().map(|e| e.var).collect();
+        assert_eq!(vars, vec![AUTH_MODE, TOKEN_URI]);
+    }
+
+    #[test]
+    fn a_bad_key_file_disables_annotation_without_echoing_it() {
+        let file = key_file("not-an-email");
+        let c = parse(&[GOOD[0], GOOD[1], (SERVICE_ACCOUNT_KEY, &file)]);
+        let errors = c.api.unwrap_err();
+        assert_eq!(errors[0].var, SERVICE_ACCOUNT_KEY);
+        assert!(errors[0].to_string().contains("client_email"));
+        assert!(!errors[0].to_string().contains("not-an-email"));
     }
 
     #[test]

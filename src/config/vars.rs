@@ -6,6 +6,9 @@ use crate::error::ConfigError;
 pub const PROJECT_ID: &str = "RECAPTCHA_PROJECT_ID";
 pub const API_KEY: &str = "RECAPTCHA_API_KEY";
 pub const API_BASE: &str = "RECAPTCHA_API_BASE";
+pub const SERVICE_ACCOUNT_KEY: &str = "GOOGLE_SERVICE_ACCOUNT_KEY";
+pub const TOKEN_URI: &str = "GOOGLE_TOKEN_URI";
+pub const AUTH_MODE: &str = "GOOGLE_AUTH_MODE";
 pub const ORIGIN_URL: &str = "ORIGIN_URL";
 pub const OUTCOME_HEADER: &str = "OUTCOME_HEADER";
 pub const TOKEN_HEADER: &str = "TOKEN_HEADER";
@@ -27,6 +30,9 @@ pub const VARS: &[&str] = &[
     PROJECT_ID,
     API_KEY,
     API_BASE,
+    SERVICE_ACCOUNT_KEY,
+    TOKEN_URI,
+    AUTH_MODE,
     ORIGIN_URL,
     OUTCOME_HEADER,
     TOKEN_HEADER,

@@ -6,20 +6,19 @@ use std::time::Duration;
 use futures_util::stream::{self, StreamExt};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
+use worker::wasm_bindgen_futures::future_to_promise;
 use worker::{js_sys, web_sys, Delay};
 
-use super::bindings::{fetch_url, set_method, PendingResponse};
-use super::logger;
-use crate::annotate_call::{AnnotateRequest, CONTENT_TYPE};
+use super::bindings::PendingResponse;
+use super::subrequest::{self, cancel_body, read_capped, retry_after_ms, Post};
+use super::{auth, logger};
+use crate::annotate_call::{AnnotateRequest, ApiTarget, CONTENT_TYPE};
 use crate::delivery::{Attempt, Delivery, End, Step};
 use crate::log::{DeliveryResult, Mode};
-use crate::retry::{parse_retry_after, Disposition, RetryPolicy};
+use crate::retry::{Disposition, RetryPolicy};
 
 /// Subrequests one invocation keeps in flight (the platform allows 6 connections).
 pub const MAX_IN_FLIGHT: usize = 6;
-/// Most of an error body read (Google's are a few hundred bytes).
-const MAX_ERROR_BODY: usize = 16 * 1024;
 
 pub fn now_ms() -> u64 {
     js_sys::Date::now().max(0.0) as u64
@@ -43,18 +42,35 @@ pub fn deliver_as_promise(
         on_gave_up();
         return js_sys::Promise::resolve(&JsValue::UNDEFINED);
     };
+    // The first attempt starts now only if it needs no token or has one.
+    let bearer = match delivery.api.service_account() {
+        None => None,
+        Some(_) => match auth::cached() {
+            Some(token) => Some(token),
+            None => {
+                return future_to_promise(async move {
+                    if deliver(delivery, policy).await == DeliveryResult::GaveUp {
+                        on_gave_up();
+                    }
+                    Ok(JsValue::UNDEFINED)
+                })
+            }
+        },
+    };
     let request = delivery.request();
-    let (pending, call) = Call::start(&request, timeout_ms);
+    let (pending, post) = start(&request, bearer.as_deref(), timeout_ms);
     // One function for both outcomes (a fetch fulfils only with a Response),
     // so what it captured is freed once the fetch settles, whichever way.
     let settled = Closure::once_into_js(move |settled: JsValue| -> JsValue {
-        let settled = settled.dyn_into::<web_sys::Response>();
-        if let Some(first) = delivered(&settled) {
+        let settled = settled
+            .dyn_into::<web_sys::Response>()
+            .map_err(|e| post.network_error(e));
+        if let Some(first) = settled.as_ref().ok().and_then(delivered) {
             conclude(&delivery, DeliveryResult::Delivered, Some(&first), 1);
             return JsValue::UNDEFINED;
         }
         future_to_promise(async move {
-            let first = call.attempt(settled).await;
+            let first = answer(delivery.api, &request, bearer, settled, timeout_ms).await;
             if retry_until_done(&delivery, policy, &request, first).await == DeliveryResult::GaveUp
             {
                 on_gave_up();
@@ -74,7 +90,7 @@ pub async fn deliver(delivery: Delivery<'_>, policy: &RetryPolicy) -> DeliveryRe
         return DeliveryResult::GaveUp;
     };
     let request = delivery.request();
-    let first = attempt(&request, timeout_ms).await;
+    let first = attempt(delivery.api, &request, timeout_ms).await;
     retry_until_done(&delivery, policy, &request, first).await
 }
 
@@ -106,7 +122,7 @@ async fn retry_until_done(
                 Delay::from(Duration::from_millis(ms)).await;
                 attempts += 1;
                 let timeout_ms = policy.attempt_timeout(delivery.elapsed(now_ms()));
-                last = attempt(request, timeout_ms).await;
+                last = attempt(delivery.api, request, timeout_ms).await;
             }
         }
     };
@@ -133,113 +149,86 @@ fn conclude(
     ));
 }
 
-/// One POST to the annotate endpoint, abandoned after `timeout_ms`. Both
-/// modes and the fast first attempt make their calls through this.
-pub async fn attempt(request: &AnnotateRequest, timeout_ms: u64) -> Attempt {
-    let (pending, call) = Call::start(request, timeout_ms);
-    let settled = JsFuture::from(js_sys::Promise::from(pending))
-        .await
-        .map(JsCast::unchecked_into);
-    call.attempt(settled).await
+/// One annotate call, abandoned after `timeout_ms`, with its bearer token
+/// when a service account signs the calls. Both modes and the batch
+/// endpoint make their calls through this (the fast first attempt through
+/// its parts, [`start`] and [`answer`]).
+pub async fn attempt(api: &ApiTarget, request: &AnnotateRequest, timeout_ms: u64) -> Attempt {
+    let bearer = match api.service_account() {
+        None => None,
+        Some(_) => match auth::bearer(api, timeout_ms).await {
+            Ok(token) => Some(token),
+            Err(failure) => return Attempt::unauthenticated(failure),
+        },
+    };
+    let (pending, post) = start(request, bearer.as_deref(), timeout_ms);
+    let settled = post.settle(pending).await;
+    answer(api, request, bearer, settled, timeout_ms).await
 }
 
-/// An annotate call in flight: its signal tells a timeout from a network error.
-struct Call {
-    signal: web_sys::AbortSignal,
+fn start(
+    request: &AnnotateRequest,
+    bearer: Option<&str>,
     timeout_ms: u64,
+) -> (PendingResponse, Post) {
+    let headers = match bearer {
+        None => JSON_HEADERS.with(Clone::clone),
+        Some(token) => subrequest::headers(CONTENT_TYPE, Some(token)),
+    };
+    Post::start(&request.url, &headers, &request.body, timeout_ms)
 }
 
-impl Call {
-    /// Sends the call. The signal is the runtime's own timer (a Rust timer
-    /// raced against the fetch cost about 55 µs of CPU per call); aborting
-    /// also ends a body still being read.
-    fn start(request: &AnnotateRequest, timeout_ms: u64) -> (PendingResponse, Call) {
-        let signal =
-            web_sys::AbortSignal::timeout_with_u32(u32::try_from(timeout_ms).unwrap_or(u32::MAX));
-        let init = web_sys::RequestInit::new();
-        JSON_POST.with(|(method, headers)| {
-            set_method(&init, method);
-            init.set_headers(headers);
-        });
-        init.set_body(&JsValue::from_str(&request.body));
-        init.set_signal(Some(&signal));
-        // A redirect would re-send the body (account IDs, phone numbers) to
-        // wherever it points, plain http:// included: it is a final answer.
-        init.set_redirect(web_sys::RequestRedirect::Manual);
-        (fetch_url(&request.url, &init), Call { signal, timeout_ms })
-    }
-
-    /// What the settled call produced.
-    async fn attempt(self, settled: Result<web_sys::Response, JsValue>) -> Attempt {
-        if let Some(success) = delivered(&settled) {
-            return success;
+/// What a settled call produced. A 401 for a service account's token (it
+/// was revoked, or the clock is off) drops it, and the call is made once
+/// more with a new one.
+async fn answer(
+    api: &ApiTarget,
+    request: &AnnotateRequest,
+    bearer: Option<String>,
+    settled: Result<web_sys::Response, String>,
+    timeout_ms: u64,
+) -> Attempt {
+    let first = read_answer(settled).await;
+    let Some(token) = bearer.filter(|_| first.status == Some(401)) else {
+        return first;
+    };
+    auth::forget(&token);
+    match auth::bearer(api, timeout_ms).await {
+        Ok(token) => {
+            let (pending, post) = start(request, Some(&token), timeout_ms);
+            read_answer(post.settle(pending).await).await
         }
-        match settled {
-            Ok(resp) => read_failure(resp).await,
-            Err(_) if self.signal.aborted() => Attempt::failed(format!(
-                "no complete response within {} ms",
-                self.timeout_ms
-            )),
-            Err(e) => Attempt::failed(worker::Error::from(e).to_string()),
-        }
+        Err(failure) => Attempt::unauthenticated(failure),
     }
 }
 
-/// A success, told without awaiting anything. Its body is cancelled: left
-/// unread, it would hold one of the invocation's 6 connections until
-/// garbage collection.
-fn delivered(settled: &Result<web_sys::Response, JsValue>) -> Option<Attempt> {
-    let resp = settled.as_ref().ok()?;
+/// A success at once; otherwise the status, `Retry-After` and (capped)
+/// body, which carries Google's error; or why there was no response.
+async fn read_answer(settled: Result<web_sys::Response, String>) -> Attempt {
+    match settled {
+        Ok(resp) => match delivered(&resp) {
+            Some(success) => success,
+            None => {
+                let status = resp.status();
+                let retry_after = retry_after_ms(&resp);
+                Attempt::answered(status, retry_after, read_capped(resp).await)
+            }
+        },
+        Err(e) => Attempt::failed(e),
+    }
+}
+
+/// A success, told without awaiting anything; its body is cancelled.
+fn delivered(resp: &web_sys::Response) -> Option<Attempt> {
     let attempt = Attempt::answered(resp.status(), None, String::new());
     if attempt.disposition() != Disposition::Delivered {
         return None;
     }
-    if let Some(body) = resp.body() {
-        // The promise only reports the cancellation, which cannot fail here.
-        let _ = body.cancel();
-    }
+    cancel_body(resp);
     Some(attempt)
 }
 
 thread_local! {
-    /// The annotate call's method and headers, made once: fetch copies them.
-    static JSON_POST: (js_sys::JsString, JsValue) = {
-        let headers = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&headers, &"content-type".into(), &CONTENT_TYPE.into());
-        ("POST".into(), headers.into())
-    };
-}
-
-/// A response that was not a success: its status, Retry-After and (capped)
-/// body, which carries Google's error.
-async fn read_failure(resp: web_sys::Response) -> Attempt {
-    let retry_after_ms = resp
-        .headers()
-        .get("retry-after")
-        .ok()
-        .flatten()
-        .as_deref()
-        .and_then(parse_retry_after);
-    let status = resp.status();
-    Attempt::answered(
-        status,
-        retry_after_ms,
-        read_capped(&mut worker::Response::from(resp)).await,
-    )
-}
-
-/// At most [`MAX_ERROR_BODY`] bytes of a response body, as text.
-async fn read_capped(resp: &mut worker::Response) -> String {
-    let Ok(mut stream) = resp.stream() else {
-        return String::new();
-    };
-    let mut bytes = Vec::new();
-    while let Some(Ok(chunk)) = stream.next().await {
-        let room = MAX_ERROR_BODY - bytes.len();
-        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if bytes.len() >= MAX_ERROR_BODY {
-            break;
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
+    /// The annotate call's headers with an API key, made once: fetch copies them.
+    static JSON_HEADERS: JsValue = subrequest::headers(CONTENT_TYPE, None);
 }

@@ -15,6 +15,10 @@ static CONFIG: OnceLock<Config> = OnceLock::new();
 pub fn get(env: &Env) -> &'static Config {
     CONFIG.get_or_init(|| {
         let config = Config::from_values(|name| value(env, name)).with_upstream(upstream(env));
+        // Before the level applies: one line per isolate says who signs.
+        if let Ok(api) = &config.api {
+            logger::emit(&Event::credential_in_use(api));
+        }
         logger::set_level(config.log_level);
         if !config.problems.is_empty() {
             logger::emit(&Event::config_invalid(&config.problems, config.api.is_ok()));

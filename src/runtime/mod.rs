@@ -7,6 +7,7 @@
 //! [`batch_endpoint`] takes late annotations in batches; [`queue::consume`]
 //! delivers queued ones.
 
+mod auth;
 mod batch_endpoint;
 mod bindings;
 mod direct;
@@ -17,6 +18,7 @@ mod proxy;
 mod queue;
 mod recent;
 mod responses;
+mod subrequest;
 
 use crate::route::{route, Route};
 use crate::url::request_path;

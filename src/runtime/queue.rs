@@ -197,7 +197,8 @@ impl Consumer<'_> {
             started_ms: envelope.first_seen_ms,
         };
         let policy = &self.config.queue;
-        let attempt = direct::attempt(&delivery.request(), policy.attempt_timeout_ms).await;
+        let attempt =
+            direct::attempt(self.api, &delivery.request(), policy.attempt_timeout_ms).await;
         // A replay starts a fresh count: one transient failure sends the
         // message back to the main queue for a new life, not to the DLQ.
         let attempts = if self.replaying {

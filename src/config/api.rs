@@ -1,0 +1,104 @@
+//! The annotate API's settings: base URL, project and credential.
+
+use super::*;
+use crate::annotate_call::Credential;
+use crate::auth::{AuthMode, ServiceAccountAuth};
+use crate::service_account::{checked_token_uri, ServiceAccount};
+
+pub(super) fn api_target(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<ApiTarget, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let base = base_url(get(API_BASE).as_deref().unwrap_or(DEFAULT_API_BASE), true)
+        .and_then(|b| {
+            // A key or token travels with every call: over plain HTTP anyone
+            // on the path reads it. Plain HTTP is only for a local stand-in.
+            if b.starts_with("http://") && !is_loopback(&b["http://".len()..]) {
+                Err(format!("{b:?} must use https (http only for a loopback stand-in): credentials travel with every call"))
+            } else {
+                Ok(b)
+            }
+        })
+        .map_err(|why| errors.push(ConfigError::new(API_BASE, why)));
+    let project = match get(PROJECT_ID) {
+        None => Err(ConfigError::new(PROJECT_ID, "required but not set")),
+        Some(p) if is_project_id(&p) => Ok(p),
+        Some(p) => Err(ConfigError::new(
+            PROJECT_ID,
+            format!("{p:?} is not a Google Cloud project ID or number"),
+        )),
+    }
+    .map_err(|e| errors.push(e));
+    // A service account, when configured, is used even if a key is set too.
+    let credential = match get(SERVICE_ACCOUNT_KEY) {
+        Some(file) => service_account(get, &file, base.as_deref().ok())
+            .map(|sa| Credential::ServiceAccount(Box::new(sa)))
+            .map_err(|mut e| errors.append(&mut e)),
+        None => api_key(get)
+            .map(Credential::ApiKey)
+            .map_err(|e| errors.push(e)),
+    };
+    match (base, project, credential) {
+        (Ok(base), Ok(project), Ok(credential)) => Ok(ApiTarget::new(base, project, credential)),
+        _ => Err(errors),
+    }
+}
+
+/// The key's value never appears in a message.
+fn api_key(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    match get(API_KEY) {
+        None => Err(ConfigError::new(
+            API_KEY,
+            "required secret not set (wrangler secret put RECAPTCHA_API_KEY, or .dev.vars locally; or GOOGLE_SERVICE_ACCOUNT_KEY for a service account)",
+        )),
+        Some(k) if k.is_empty() => Err(ConfigError::new(API_KEY, "is empty")),
+        Some(k) if k.len() > 256 || !k.bytes().all(|b| b.is_ascii_graphic()) => Err(
+            ConfigError::new(API_KEY, "has whitespace, non-ASCII or is too long"),
+        ),
+        Some(k) => Ok(k),
+    }
+}
+
+/// The key file, the mode, and where the JWTs are addressed. No part of
+/// the key file appears in a message.
+fn service_account(
+    get: &impl Fn(&str) -> Option<String>,
+    file: &str,
+    base: Option<&str>,
+) -> Result<ServiceAccountAuth, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let account = ServiceAccount::parse(file)
+        .map_err(|why| errors.push(ConfigError::new(SERVICE_ACCOUNT_KEY, why)));
+    let mode = match get(AUTH_MODE) {
+        None => Ok(AuthMode::Exchange),
+        Some(v) => AuthMode::parse(&v).ok_or_else(|| {
+            errors.push(ConfigError::new(
+                AUTH_MODE,
+                format!(
+                    "{:?} is not exchange or self-signed-jwt",
+                    crate::error::snippet(&v)
+                ),
+            ))
+        }),
+    };
+    let token_uri = get(TOKEN_URI)
+        .map(|v| checked_token_uri(&v).map_err(|why| errors.push(ConfigError::new(TOKEN_URI, why))))
+        .transpose();
+    match (account, mode, token_uri, base) {
+        (Ok(account), Ok(mode), Ok(token_uri), Some(base)) => Ok(ServiceAccountAuth {
+            token_uri: token_uri.unwrap_or_else(|| account.token_uri.clone()),
+            account,
+            mode,
+            api_audience: format!("{base}/"),
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Project ID (`my-project`), number (`123456789`) or legacy domain-scoped
+/// ID (`example.com:my-project`). Still percent-encoded in the URL.
+fn is_project_id(s: &str) -> bool {
+    (1..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:_".contains(&b))
+}

@@ -1,0 +1,237 @@
+//! Service-account bearer tokens, one per isolate: signed with WebCrypto,
+//! fetched by at most one exchange at a time, cached until shortly before
+//! they expire. Requests without an outcome never reach this module.
+
+use std::cell::RefCell;
+
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use worker::js_sys;
+use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use super::direct::now_ms;
+use super::logger;
+use super::subrequest::{self, read_capped, Post};
+use crate::annotate_call::ApiTarget;
+use crate::auth::{
+    jwt, parse_oauth_error, parse_token_response, token_request_body, AuthFailure, AuthMode,
+    ServiceAccountAuth, Token, FORM_CONTENT_TYPE, JWT_LIFETIME_S,
+};
+use crate::config::SERVICE_ACCOUNT_KEY;
+use crate::error::{snippet_n, ConfigError};
+use crate::log::Event;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = importKey, catch)]
+    fn import_key(
+        format: &str,
+        key: &js_sys::Uint8Array,
+        algorithm: &JsValue,
+        extractable: bool,
+        usages: &js_sys::Array,
+    ) -> Result<js_sys::Promise, JsValue>;
+
+    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], catch)]
+    fn sign(
+        algorithm: &str,
+        key: &JsValue,
+        data: &js_sys::Uint8Array,
+    ) -> Result<js_sys::Promise, JsValue>;
+}
+
+const RS256: &str = "RSASSA-PKCS1-v1_5";
+
+/// A token fetch in flight, shared by every annotation that needs a token.
+struct Pending {
+    promise: js_sys::Promise,
+    /// After this, a fetch that never settled (its request was cancelled)
+    /// is abandoned rather than awaited forever.
+    stale_at_ms: u64,
+}
+
+thread_local! {
+    /// The private key, imported once as a non-extractable `CryptoKey`.
+    static KEY: RefCell<Option<js_sys::Promise>> = const { RefCell::new(None) };
+    static TOKEN: RefCell<Option<Token>> = const { RefCell::new(None) };
+    static PENDING: RefCell<Option<Pending>> = const { RefCell::new(None) };
+}
+
+/// The cached token while it is fresh: a warm isolate's calls start at once.
+pub fn cached() -> Option<String> {
+    let now = now_ms();
+    TOKEN.with(|t| {
+        (t.borrow().as_ref())
+            .filter(|t| t.is_fresh(now))
+            .map(|t| t.value.clone())
+    })
+}
+
+/// Drops `token` after Google refused it (401), unless it was replaced already.
+pub fn forget(token: &str) {
+    TOKEN.with(|t| {
+        let mut t = t.borrow_mut();
+        if t.as_ref().is_some_and(|cached| cached.value == token) {
+            *t = None;
+        }
+    });
+}
+
+/// A bearer token: the cached one, the one being fetched, or a new fetch
+/// that every caller until it settles shares (a cold isolate under load
+/// makes one exchange, not one per annotation).
+pub async fn bearer(api: &ApiTarget, timeout_ms: u64) -> Result<String, AuthFailure> {
+    if let Some(token) = cached() {
+        return Ok(token);
+    }
+    let now = now_ms();
+    let promise = PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        match p.as_ref() {
+            Some(pending) if now < pending.stale_at_ms => pending.promise.clone(),
+            _ => {
+                let promise = fetch(api.clone(), timeout_ms);
+                *p = Some(Pending {
+                    promise: promise.clone(),
+                    stale_at_ms: now + timeout_ms + 5_000,
+                });
+                promise
+            }
+        }
+    });
+    match JsFuture::from(promise).await {
+        Ok(token) => Ok(token.as_string().unwrap_or_default()),
+        Err(failure) => Err(from_js(&failure)),
+    }
+}
+
+/// The shared fetch: caches the token, or logs why there is none.
+fn fetch(api: ApiTarget, timeout_ms: u64) -> js_sys::Promise {
+    future_to_promise(async move {
+        let Some(sa) = api.service_account() else {
+            return Err(JsValue::from_str("no service account"));
+        };
+        let result = new_token(sa, timeout_ms).await;
+        PENDING.with(|p| p.borrow_mut().take());
+        match result {
+            Ok(token) => {
+                let value = JsValue::from_str(&token.value);
+                TOKEN.with(|t| *t.borrow_mut() = Some(token));
+                Ok(value)
+            }
+            Err(failure) => {
+                logger::emit(&Event::AuthFailed {
+                    status: failure.status,
+                    error: snippet_n(&api.scrub(&failure.error), 300),
+                    auth_mode: sa.mode.name(),
+                });
+                Err(to_js(&failure))
+            }
+        }
+    })
+}
+
+/// Signs a JWT and, in exchange mode, trades it for an access token.
+async fn new_token(sa: &ServiceAccountAuth, timeout_ms: u64) -> Result<Token, AuthFailure> {
+    let now = now_ms();
+    let assertion = signed_jwt(sa, now / 1000).await?;
+    if sa.mode == AuthMode::SelfSignedJwt {
+        return Ok(Token::new(assertion, now, JWT_LIFETIME_S * 1000));
+    }
+    let headers = subrequest::headers(FORM_CONTENT_TYPE, None);
+    let body = token_request_body(&assertion);
+    let (pending, post) = Post::start(&sa.token_uri, &headers, &body, timeout_ms);
+    let resp = post.settle(pending).await.map_err(|e| AuthFailure {
+        status: None,
+        error: format!("token endpoint: {e}"),
+        key_refused: false,
+    })?;
+    let status = resp.status();
+    let text = read_capped(resp).await;
+    if status != 200 {
+        let why = parse_oauth_error(&text).unwrap_or_else(|| format!("HTTP {status}"));
+        return Err(AuthFailure {
+            status: Some(status),
+            error: format!("token endpoint answered {status}: {why}"),
+            key_refused: false,
+        });
+    }
+    parse_token_response(&text, now_ms()).map_err(|error| AuthFailure {
+        status: None,
+        error,
+        key_refused: false,
+    })
+}
+
+/// `base64url(header).base64url(claims).base64url(RS256 signature)`.
+async fn signed_jwt(sa: &ServiceAccountAuth, now_s: u64) -> Result<String, AuthFailure> {
+    let key = JsFuture::from(private_key(sa))
+        .await
+        .map_err(|_| key_refused())?;
+    let input = sa.signing_input(now_s);
+    let data = js_sys::Uint8Array::from(input.as_bytes());
+    let signed = match sign(RS256, &key, &data) {
+        Ok(promise) => JsFuture::from(promise).await,
+        Err(e) => Err(e),
+    };
+    let signature = signed.map_err(|_| AuthFailure::key_refused())?;
+    Ok(jwt(&input, &js_sys::Uint8Array::new(&signature).to_vec()))
+}
+
+/// The import, started once per isolate.
+fn private_key(sa: &ServiceAccountAuth) -> js_sys::Promise {
+    KEY.with(|k| {
+        k.borrow_mut()
+            .get_or_insert_with(|| {
+                let algorithm = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&algorithm, &"name".into(), &RS256.into());
+                let _ = js_sys::Reflect::set(&algorithm, &"hash".into(), &"SHA-256".into());
+                let usages = js_sys::Array::of1(&"sign".into());
+                let der = js_sys::Uint8Array::from(sa.account.private_key_der.as_slice());
+                import_key("pkcs8", &der, &algorithm, false, &usages)
+                    .unwrap_or_else(|e| js_sys::Promise::reject(&e))
+            })
+            .clone()
+    })
+}
+
+/// A refused key is a configuration problem, logged once per isolate; the
+/// key's bytes are never part of any message.
+fn key_refused() -> AuthFailure {
+    thread_local! {
+        static LOGGED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if !LOGGED.with(|l| l.replace(true)) {
+        let error = ConfigError::new(
+            SERVICE_ACCOUNT_KEY,
+            "private_key was refused by WebCrypto as an RSA PKCS#8 signing key; annotation is disabled",
+        );
+        logger::emit(&Event::config_invalid(&[error], false));
+    }
+    AuthFailure::key_refused()
+}
+
+/// An [`AuthFailure`] as the shared promise's rejection, and back.
+fn to_js(failure: &AuthFailure) -> JsValue {
+    let array = js_sys::Array::new();
+    array.push(&failure.status.map_or(JsValue::NULL, JsValue::from));
+    array.push(&failure.error.as_str().into());
+    array.push(&failure.key_refused.into());
+    array.into()
+}
+
+fn from_js(value: &JsValue) -> AuthFailure {
+    let array: &js_sys::Array = value.unchecked_ref();
+    if !js_sys::Array::is_array(value) {
+        return AuthFailure {
+            status: None,
+            error: "token fetch failed".into(),
+            key_refused: false,
+        };
+    }
+    AuthFailure {
+        status: array.get(0).as_f64().map(|s| s as u16),
+        error: array.get(1).as_string().unwrap_or_default(),
+        key_refused: array.get(2).as_bool().unwrap_or(false),
+    }
+}
