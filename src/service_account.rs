@@ -3,7 +3,8 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::url::{base_url, is_loopback};
 
@@ -41,38 +42,54 @@ impl ServiceAccount {
         if json.len() > MAX_KEY_FILE {
             return Err(format!("is over {MAX_KEY_FILE} bytes: not a key file"));
         }
-        let fields: Map<String, Value> = serde_json::from_str(json).map_err(|e| {
+        // Each field stays raw until it is checked to be a string, so no
+        // parse error can quote a value.
+        #[derive(Deserialize)]
+        struct Fields<'a> {
+            #[serde(borrow, rename = "type")]
+            kind: Option<&'a RawValue>,
+            #[serde(borrow)]
+            client_email: Option<&'a RawValue>,
+            #[serde(borrow)]
+            private_key_id: Option<&'a RawValue>,
+            #[serde(borrow)]
+            private_key: Option<&'a RawValue>,
+            #[serde(borrow)]
+            token_uri: Option<&'a RawValue>,
+        }
+        let fields: Fields = serde_json::from_str(json).map_err(|e| {
             format!(
                 "is not a JSON object (line {}, column {})",
                 e.line(),
                 e.column()
             )
         })?;
-        let text = |name: &str| match fields.get(name) {
-            Some(Value::String(s)) => Ok(s.as_str()),
-            Some(_) => Err(format!("{name} is not a string")),
-            None => Err(format!("{name} is missing")),
+        let text = |name: &str, raw: Option<&RawValue>| -> Result<String, String> {
+            let raw = raw.ok_or_else(|| format!("{name} is missing"))?;
+            serde_json::from_str::<String>(raw.get()).map_err(|_| format!("{name} is not a string"))
         };
-        if text("type")? != "service_account" {
+        let kind = text("type", fields.kind)?;
+        let client_email = text("client_email", fields.client_email)?;
+        let private_key_id = text("private_key_id", fields.private_key_id)?;
+        let private_key = text("private_key", fields.private_key)?;
+        let token_uri = text("token_uri", fields.token_uri)?;
+        if kind != "service_account" {
             return Err("type is not \"service_account\" (is this a key file?)".into());
         }
-        let client_email = text("client_email")?;
-        if !is_email(client_email) {
+        if !is_email(&client_email) {
             return Err("client_email is not an email address".into());
         }
-        let private_key_id = text("private_key_id")?;
         if private_key_id.is_empty()
             || private_key_id.len() > 128
             || !private_key_id.bytes().all(|b| b.is_ascii_alphanumeric())
         {
             return Err("private_key_id is not a key ID (letters and digits)".into());
         }
-        let private_key_der = pem_to_der(text("private_key")?)?;
-        let token_uri =
-            checked_token_uri(text("token_uri")?).map_err(|why| format!("token_uri {why}"))?;
+        let private_key_der = pem_to_der(&private_key)?;
+        let token_uri = checked_token_uri(&token_uri).map_err(|why| format!("token_uri {why}"))?;
         Ok(ServiceAccount {
-            client_email: client_email.to_owned(),
-            private_key_id: private_key_id.to_owned(),
+            client_email,
+            private_key_id,
             private_key_der,
             token_uri,
         })
@@ -126,6 +143,7 @@ fn pem_to_der(pem: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Map, Value};
 
     /// Not a real key: a DER-shaped placeholder, enough for parsing.
     fn pem() -> String {
