@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, workerdService } from './processes.mjs';
+import { newServiceAccount } from '../local/google-oauth.mjs';
 
 // What (b) and (c) send. Real reCAPTCHA tokens are long; the worker scans
 // the whole header / cookie, so the benchmark sends tokens of a real size.
@@ -13,6 +14,8 @@ export const COOKIE = `_ga=GA1.1.1234567890.1700000000; theme=dark; recaptcha-cf
 
 /** The stand-in's project and key, as this worker and baseline 2 are configured. */
 export const API = { project: 'bench', key: 'bench-key' };
+/** The service account of the (c) rows that sign their calls: a new key pair per run. */
+export const SERVICE_ACCOUNT = newServiceAccount({ clientEmail: 'bench@bench.iam.gserviceaccount.com' });
 
 /**
  * server: which workerd service runs it; mode / path: what bench/load.lua
@@ -24,7 +27,9 @@ export const CONTENDERS = [
   { key: 'a', label: '(a) this worker, no token', server: 'worker', mode: 'none', path: '/', baseline: 'base1' },
   { key: 'b', label: '(b) this worker, session cookie, no outcome', server: 'worker', mode: 'cookie', path: '/', baseline: 'base1' },
   { key: 'base2', label: 'baseline 2: JS pass-through + side call', server: 'base2', mode: 'token', path: '/outcome', record: true },
-  { key: 'c', label: '(c) this worker, token + outcome: annotate', server: 'worker', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
+  { key: 'c', label: '(c) this worker, token + outcome: annotate (API key)', server: 'worker', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
+  { key: 'cs', label: '(c) the same, service account, token exchange', server: 'workerExchange', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
+  { key: 'cj', label: '(c) the same, service account, self-signed JWT', server: 'workerJwt', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
   // The same work in plain JavaScript (bench/workers/same-work.js): what the
   // work itself costs, apart from doing it in Rust/wasm. A reference, not a target.
   { key: 'ja', label: '(a) same work in plain JS, for reference', server: 'samework', mode: 'none', path: '/', baseline: 'base1' },
@@ -32,7 +37,7 @@ export const CONTENDERS = [
   { key: 'jc', label: '(c) same work in plain JS, for reference', server: 'samework', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
 ];
 /** Fixed-rate groups: a contender runs at the same rate as its baseline. */
-export const GROUPS = [['base1', 'a', 'b', 'ja', 'jb'], ['base2', 'c', 'jc']];
+export const GROUPS = [['base1', 'a', 'b', 'ja', 'jb'], ['base2', 'c', 'cs', 'cj', 'jc']];
 
 /** bench/load.lua's environment for one run of contender `c`. */
 export function loadEnv(c, { tag, rate = 0, record = '' }) {
@@ -67,6 +72,17 @@ export function snapshotBuild(dir) {
 export function services({ dir, cpu, originUrl, standIn, snap }) {
   const js = (file) => [{ name: path.basename(file), file: path.join(ROOT, file), type: 'esModule' }];
   const annotating = { ORIGIN_URL: originUrl, RECAPTCHA_PROJECT_ID: API.project, RECAPTCHA_API_BASE: standIn, RECAPTCHA_API_KEY: API.key };
+  const { RECAPTCHA_API_KEY, ...keyless } = annotating;
+  const signing = (mode) => ({
+    ...keyless,
+    GOOGLE_SERVICE_ACCOUNT_KEY: SERVICE_ACCOUNT.keyFileText,
+    GOOGLE_TOKEN_URI: `${standIn}/token`,
+    GOOGLE_AUTH_MODE: mode,
+  });
+  const worker = [
+    { name: 'index.js', file: path.join(snap, 'index.js'), type: 'esModule' },
+    { name: 'index_bg.wasm', file: path.join(snap, 'index_bg.wasm'), type: 'wasm' },
+  ];
   return {
     base1: (name) => workerdService({
       name, dir, cpu,
@@ -80,13 +96,14 @@ export function services({ dir, cpu, originUrl, standIn, snap }) {
     }),
     worker: (name) => workerdService({
       name, dir, cpu,
-      modules: [
-        { name: 'index.js', file: path.join(snap, 'index.js'), type: 'esModule' },
-        { name: 'index_bg.wasm', file: path.join(snap, 'index_bg.wasm'), type: 'wasm' },
-      ],
+      modules: worker,
       // Direct mode (no queue binding): scenario (c) is one annotate call per response.
       bindings: annotating,
     }),
     samework: (name) => workerdService({ name, dir, cpu, modules: js('bench/workers/same-work.js'), bindings: annotating }),
+    // The same worker signing as a service account: the stand-in serves the
+    // token endpoint and checks every bearer token (local/google-oauth.mjs).
+    workerExchange: (name) => workerdService({ name, dir, cpu, modules: worker, bindings: signing('exchange') }),
+    workerJwt: (name) => workerdService({ name, dir, cpu, modules: worker, bindings: signing('self-signed-jwt') }),
   };
 }

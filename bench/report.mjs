@@ -224,6 +224,7 @@ export function markdown(report) {
   row('background load', `${Object.entries(report.background).map(([c, x]) => `cpu${c} ${pct(x)}`).join(', ')} busy in the second before the run`);
   row('load per run', `${O.rounds} round(s) × ${O.seconds} s per contender and load, after a ${O.warmupSeconds} s warm-up each`);
   row('requests', `(b) a ${report.cookieLength}-byte Cookie header; (c) and baseline 2 a ${report.token.length}-byte X-Recaptcha-Token`);
+  row('service account', `${report.tokenExchanges ?? '?'} token exchange(s) in the whole run (the exchange row's process; the self-signed row makes none)`);
   L.push('');
 
   L.push(`## Fixed concurrency (${O.connections} connections, closed loop: the saturating rate)`, '');

@@ -19,7 +19,8 @@ import { createGoogleApi } from '../local/google-api.mjs';
 import { OUTCOME } from '../local/origin.mjs';
 import { arg } from '../local/serve.mjs';
 import { CPU, cpuSample, get, pinSelf, problemLines, ROOT, runWrk, scratchDir, startNginx, WORKERD } from './processes.mjs';
-import { API, CONTENDERS, COOKIE, GROUPS, loadEnv, services as makeServices, snapshotBuild, TOKEN_BODY } from './contenders.mjs';
+import { API, CONTENDERS, COOKIE, GROUPS, loadEnv, SERVICE_ACCOUNT, services as makeServices, snapshotBuild, TOKEN_BODY } from './contenders.mjs';
+import { createOAuth } from '../local/google-oauth.mjs';
 import { fmt, markdown, median, pct, printSummary } from './report.mjs';
 
 // ---------------------------------------------------------------------------
@@ -60,8 +61,10 @@ log(`background load before start: ${Object.entries(background).map(([c, v]) => 
 const arrivals = new Map();
 const perTag = new Map();
 const standInErrors = []; // { status, assessment, reply } of calls it refused
+const oauth = createOAuth({ account: SERVICE_ACCOUNT });
 const api = createGoogleApi({
   ...API,
+  oauth,
   log: (call) => {
     const t = Number(process.hrtime.bigint() / 1000n);
     if (call.status !== 200) standInErrors.push({ status: call.status, assessment: call.assessment, reply: JSON.stringify(call.response).slice(0, 200) });
@@ -74,6 +77,8 @@ const api = createGoogleApi({
 });
 const apiPort = await api.listen();
 const standIn = `http://127.0.0.1:${apiPort}`;
+oauth.tokenUri = `${standIn}/token`;
+oauth.apiAudience = `${standIn}/`;
 const origin = await startNginx({ dir, cpu: O.clientCpu });
 log(`origin (nginx) ${origin.url}, stand-in ${standIn}, runtime on cpu${O.runtimeCpu}, load generator, origin and stand-in on cpu${O.clientCpu}`);
 
@@ -207,7 +212,7 @@ for (let i = -1; i < O.coldRuns; i++) { // run -1 warms the page cache and is dr
 log(`  baseline 1 median ${fmt(median(cold.base1))} ms, this worker median ${fmt(median(cold.worker))} ms`);
 
 const sizes = sizeReport(snap);
-const problems = CONTENDERS.filter((c) => c.server === 'worker').flatMap((c) => problemLines(services[c.key].log));
+const problems = CONTENDERS.filter((c) => c.server.startsWith('worker')).flatMap((c) => problemLines(services[c.key].log));
 const elapsedMin = (performance.now() - t0) / 60000;
 
 await api.close();
@@ -217,6 +222,8 @@ const report = {
   options: O, startedAt, elapsedMin, background, machine: machine(), versions: versions(),
   contenders: CONTENDERS, groups: GROUPS, rates, results, originAlone, cold, sizes, problems,
   standInErrors, token: { length: TOKEN_BODY.length + 3 + 16 }, cookieLength: COOKIE.length,
+  // Each signing process fetches one token and keeps it for the whole run.
+  tokenExchanges: oauth.exchanges.length,
 };
 printSummary(report);
 if (arg('json')) fs.writeFileSync(arg('json'), JSON.stringify(report)); // raw runs, to re-render or compare

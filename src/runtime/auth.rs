@@ -3,6 +3,7 @@
 //! they expire. Requests without an outcome never reach this module.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -12,7 +13,7 @@ use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
 use super::direct::now_ms;
 use super::logger;
 use super::subrequest::{self, read_capped, Post};
-use crate::annotate_call::ApiTarget;
+use crate::annotate_call::{ApiTarget, CONTENT_TYPE};
 use crate::auth::{
     jwt, parse_oauth_error, parse_token_response, token_request_body, AuthFailure, AuthMode,
     ServiceAccountAuth, Token, FORM_CONTENT_TYPE, JWT_LIFETIME_S,
@@ -50,28 +51,47 @@ struct Pending {
     stale_at_ms: u64,
 }
 
+/// A token and the annotate call's headers that carry it, made once per
+/// token: a warm call costs what an API-key call costs.
+#[derive(Clone)]
+pub struct Bearer {
+    token: Rc<str>,
+    pub headers: JsValue,
+}
+
+impl Bearer {
+    fn new(token: &str) -> Self {
+        Bearer {
+            token: token.into(),
+            headers: subrequest::headers(CONTENT_TYPE, Some(token)),
+        }
+    }
+}
+
 thread_local! {
     /// The private key, imported once as a non-extractable `CryptoKey`.
     static KEY: RefCell<Option<js_sys::Promise>> = const { RefCell::new(None) };
-    static TOKEN: RefCell<Option<Token>> = const { RefCell::new(None) };
+    static TOKEN: RefCell<Option<(Token, Bearer)>> = const { RefCell::new(None) };
     static PENDING: RefCell<Option<Pending>> = const { RefCell::new(None) };
 }
 
 /// The cached token while it is fresh: a warm isolate's calls start at once.
-pub fn cached() -> Option<String> {
+pub fn cached() -> Option<Bearer> {
     let now = now_ms();
     TOKEN.with(|t| {
         (t.borrow().as_ref())
-            .filter(|t| t.is_fresh(now))
-            .map(|t| t.value.clone())
+            .filter(|(token, _)| token.is_fresh(now))
+            .map(|(_, bearer)| bearer.clone())
     })
 }
 
-/// Drops `token` after Google refused it (401), unless it was replaced already.
-pub fn forget(token: &str) {
+/// Drops `bearer` after Google refused it (401), unless it was replaced already.
+pub fn forget(bearer: &Bearer) {
     TOKEN.with(|t| {
         let mut t = t.borrow_mut();
-        if t.as_ref().is_some_and(|cached| cached.value == token) {
+        if t.as_ref()
+            .is_some_and(|(_, cached)| cached.token == bearer.token)
+        {
             *t = None;
         }
     });
@@ -80,9 +100,9 @@ pub fn forget(token: &str) {
 /// A bearer token: the cached one, the one being fetched, or a new fetch
 /// that every caller until it settles shares (a cold isolate under load
 /// makes one exchange, not one per annotation).
-pub async fn bearer(api: &ApiTarget, timeout_ms: u64) -> Result<String, AuthFailure> {
-    if let Some(token) = cached() {
-        return Ok(token);
+pub async fn bearer(api: &ApiTarget, timeout_ms: u64) -> Result<Bearer, AuthFailure> {
+    if let Some(bearer) = cached() {
+        return Ok(bearer);
     }
     let now = now_ms();
     let promise = PENDING.with(|p| {
@@ -100,7 +120,10 @@ pub async fn bearer(api: &ApiTarget, timeout_ms: u64) -> Result<String, AuthFail
         }
     });
     match JsFuture::from(promise).await {
-        Ok(token) => Ok(token.as_string().unwrap_or_default()),
+        // The one the fetch cached, unless it was dropped since.
+        Ok(token) => {
+            Ok(cached().unwrap_or_else(|| Bearer::new(&token.as_string().unwrap_or_default())))
+        }
         Err(failure) => Err(from_js(&failure)),
     }
 }
@@ -116,7 +139,8 @@ fn fetch(api: ApiTarget, timeout_ms: u64) -> js_sys::Promise {
         match result {
             Ok(token) => {
                 let value = JsValue::from_str(&token.value);
-                TOKEN.with(|t| *t.borrow_mut() = Some(token));
+                let bearer = Bearer::new(&token.value);
+                TOKEN.with(|t| *t.borrow_mut() = Some((token, bearer)));
                 Ok(value)
             }
             Err(failure) => {

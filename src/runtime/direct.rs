@@ -9,9 +9,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::future_to_promise;
 use worker::{js_sys, web_sys, Delay};
 
+use super::auth::{self, Bearer};
 use super::bindings::PendingResponse;
+use super::logger;
 use super::subrequest::{self, cancel_body, read_capped, retry_after_ms, Post};
-use super::{auth, logger};
 use crate::annotate_call::{AnnotateRequest, ApiTarget, CONTENT_TYPE};
 use crate::delivery::{Attempt, Delivery, End, Step};
 use crate::log::{DeliveryResult, Mode};
@@ -58,7 +59,7 @@ pub fn deliver_as_promise(
         },
     };
     let request = delivery.request();
-    let (pending, post) = start(&request, bearer.as_deref(), timeout_ms);
+    let (pending, post) = start(&request, bearer.as_ref(), timeout_ms);
     // One function for both outcomes (a fetch fulfils only with a Response),
     // so what it captured is freed once the fetch settles, whichever way.
     let settled = Closure::once_into_js(move |settled: JsValue| -> JsValue {
@@ -161,19 +162,19 @@ pub async fn attempt(api: &ApiTarget, request: &AnnotateRequest, timeout_ms: u64
             Err(failure) => return Attempt::unauthenticated(failure),
         },
     };
-    let (pending, post) = start(request, bearer.as_deref(), timeout_ms);
+    let (pending, post) = start(request, bearer.as_ref(), timeout_ms);
     let settled = post.settle(pending).await;
     answer(api, request, bearer, settled, timeout_ms).await
 }
 
 fn start(
     request: &AnnotateRequest,
-    bearer: Option<&str>,
+    bearer: Option<&Bearer>,
     timeout_ms: u64,
 ) -> (PendingResponse, Post) {
     let headers = match bearer {
         None => JSON_HEADERS.with(Clone::clone),
-        Some(token) => subrequest::headers(CONTENT_TYPE, Some(token)),
+        Some(bearer) => bearer.headers.clone(),
     };
     Post::start(&request.url, &headers, &request.body, timeout_ms)
 }
@@ -184,18 +185,18 @@ fn start(
 async fn answer(
     api: &ApiTarget,
     request: &AnnotateRequest,
-    bearer: Option<String>,
+    bearer: Option<Bearer>,
     settled: Result<web_sys::Response, String>,
     timeout_ms: u64,
 ) -> Attempt {
     let first = read_answer(settled).await;
-    let Some(token) = bearer.filter(|_| first.status == Some(401)) else {
+    let Some(refused) = bearer.filter(|_| first.status == Some(401)) else {
         return first;
     };
-    auth::forget(&token);
+    auth::forget(&refused);
     match auth::bearer(api, timeout_ms).await {
-        Ok(token) => {
-            let (pending, post) = start(request, Some(&token), timeout_ms);
+        Ok(bearer) => {
+            let (pending, post) = start(request, Some(&bearer), timeout_ms);
             read_answer(post.settle(pending).await).await
         }
         Err(failure) => Attempt::unauthenticated(failure),
