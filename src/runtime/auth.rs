@@ -46,6 +46,9 @@ const RS256: &str = "RSASSA-PKCS1-v1_5";
 /// A token fetch in flight, shared by every annotation that needs a token.
 struct Pending {
     promise: js_sys::Promise,
+    /// Which fetch this is: one abandoned as stale must not, when it ends
+    /// after all, clear the fetch that replaced it.
+    generation: u64,
     /// After this, a fetch that never settled (its request was cancelled)
     /// is abandoned rather than awaited forever.
     stale_at_ms: u64,
@@ -73,6 +76,7 @@ thread_local! {
     static KEY: RefCell<Option<js_sys::Promise>> = const { RefCell::new(None) };
     static TOKEN: RefCell<Option<(Token, Bearer)>> = const { RefCell::new(None) };
     static PENDING: RefCell<Option<Pending>> = const { RefCell::new(None) };
+    static GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// The cached token while it is fresh: a warm isolate's calls start at once.
@@ -110,9 +114,11 @@ pub async fn bearer(api: &ApiTarget, timeout_ms: u64) -> Result<Bearer, AuthFail
         match p.as_ref() {
             Some(pending) if now < pending.stale_at_ms => pending.promise.clone(),
             _ => {
-                let promise = fetch(api.clone(), timeout_ms);
+                let generation = GENERATION.with(|g| g.replace(g.get() + 1) + 1);
+                let promise = fetch(api.clone(), timeout_ms, generation);
                 *p = Some(Pending {
                     promise: promise.clone(),
+                    generation,
                     stale_at_ms: now + timeout_ms + 5_000,
                 });
                 promise
@@ -129,13 +135,20 @@ pub async fn bearer(api: &ApiTarget, timeout_ms: u64) -> Result<Bearer, AuthFail
 }
 
 /// The shared fetch: caches the token, or logs why there is none.
-fn fetch(api: ApiTarget, timeout_ms: u64) -> js_sys::Promise {
+fn fetch(api: ApiTarget, timeout_ms: u64, generation: u64) -> js_sys::Promise {
     future_to_promise(async move {
         let Some(sa) = api.service_account() else {
             return Err(JsValue::from_str("no service account"));
         };
         let result = new_token(sa, timeout_ms).await;
-        PENDING.with(|p| p.borrow_mut().take());
+        PENDING.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.as_ref()
+                .is_some_and(|pending| pending.generation == generation)
+            {
+                *p = None;
+            }
+        });
         match result {
             Ok(token) => {
                 let value = JsValue::from_str(&token.value);
