@@ -21,26 +21,16 @@ mod tests {
 
     #[test]
     fn underscore_spellings_fold_to_the_protected_name() {
-        for alias in [
+        let folded = [
             "X_Recaptcha_Assessment_Id",
             "x-recaptcha_assessment-id",
             "X-RECAPTCHA-ASSESSMENT-ID",
-        ] {
-            assert_eq!(fold_header_name(alias), "x-recaptcha-assessment-id");
-        }
+        ]
+        .map(fold_header_name);
+        assert_eq!(folded, ["x-recaptcha-assessment-id"; 3]);
         assert_ne!(
             fold_header_name("XRecaptchaAssessmentId"),
             "x-recaptcha-assessment-id"
         );
-    }
-
-    #[test]
-    fn only_statuses_a_response_can_carry_are_relayed() {
-        for s in [101, 200, 204, 301, 304, 404, 500, 599] {
-            assert!(is_relayable_status(s), "{s}");
-        }
-        for s in [0, 99, 100, 103, 199, 600, 999] {
-            assert!(!is_relayable_status(s), "{s}");
-        }
     }
 }

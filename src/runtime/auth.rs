@@ -10,7 +10,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::js_sys;
 use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use super::direct::now_ms;
+use super::clock::now_ms;
 use super::logger;
 use super::subrequest::{self, read_capped, Post};
 use crate::annotate_call::{ApiTarget, CONTENT_TYPE};

@@ -4,6 +4,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use worker::{web_sys, Context, Headers, Method, Queue, Request, Response, Result};
 
+use super::clock::now_ms;
 use super::{direct, logger, queue};
 use crate::admin::Admin;
 use crate::batch::{self, BatchError, Format, RejectedItem};
@@ -108,7 +109,7 @@ pub async fn handle(
     });
     match queue {
         Some(queue) => {
-            let now = direct::now_ms();
+            let now = now_ms();
             let envelopes: Vec<Envelope> = accepted
                 .iter()
                 .map(|a| Envelope::new(a.assessment, &a.annotation, now))
@@ -130,7 +131,7 @@ pub async fn handle(
             }
         }
         None => {
-            let started_ms = direct::now_ms();
+            let started_ms = now_ms();
             let deliveries = accepted
                 .into_iter()
                 .map(|a| Delivery {

@@ -11,6 +11,7 @@ use worker::{js_sys, web_sys, Delay};
 
 use super::auth::{self, Bearer};
 use super::bindings::PendingResponse;
+use super::clock::now_ms;
 use super::logger;
 use super::subrequest::{self, cancel_body, read_capped, retry_after_ms, Post};
 use crate::annotate_call::{AnnotateRequest, ApiTarget, CONTENT_TYPE};
@@ -20,10 +21,6 @@ use crate::retry::{Disposition, RetryPolicy};
 
 /// Subrequests one invocation keeps in flight (the platform allows 6 connections).
 pub const MAX_IN_FLIGHT: usize = 6;
-
-pub fn now_ms() -> u64 {
-    js_sys::Date::now().max(0.0) as u64
-}
 
 /// [`deliver`] as the promise to hand to `waitUntil`; `on_gave_up` runs if
 /// the budget ran out.

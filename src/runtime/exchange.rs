@@ -12,6 +12,7 @@ use super::bindings::{
     self, fetch_request, fetch_url, header_aliases, header_delete, header_get, header_has,
     header_set, Names, PendingResponse, Service,
 };
+use super::clock::now_ms;
 use super::responses::{plain_text, without_header};
 use super::{direct, logger, queue, recent};
 use crate::config::{Config, Origin, Upstream, UPSTREAM};
@@ -224,7 +225,7 @@ impl Exchange {
             api,
             id,
             annotation: outcome.annotation,
-            started_ms: direct::now_ms(),
+            started_ms: now_ms(),
         };
         // The queue binding is looked up only when there is something to send.
         match queue::producer(&self.env) {

@@ -10,6 +10,7 @@
 mod auth;
 mod batch_endpoint;
 mod bindings;
+mod clock;
 mod direct;
 mod env_config;
 mod exchange;

@@ -14,7 +14,8 @@ use worker::{
     QueueRetryOptionsBuilder, RawMessage, RawMessageBuilder, SendMessage,
 };
 
-use super::direct::{self, now_ms, MAX_IN_FLIGHT};
+use super::clock::now_ms;
+use super::direct::{self, MAX_IN_FLIGHT};
 use super::logger;
 use crate::annotate_call::ApiTarget;
 use crate::annotation::Annotation;

@@ -2,15 +2,12 @@
 
 use std::cell::RefCell;
 
+use super::clock::now_ms;
 use crate::dedup::{AnnotationKey, RecentlySent};
 
 thread_local! {
     // Workers run one thread per isolate; this lives as long as the isolate.
     static RECENT: RefCell<RecentlySent> = RefCell::new(RecentlySent::default());
-}
-
-fn now_ms() -> u64 {
-    js_sys::Date::now().max(0.0) as u64
 }
 
 /// True if `key` was not sent in the last 10 minutes (and records it now).
