@@ -7,10 +7,19 @@
 // is recorded. It can be told to fail the next calls (503, 429 with
 // Retry-After, 400...) so retries can be watched, and to misbehave for the
 // fault tests:
-//   failNext(status, times, retryAfter, body)
+//   failNext(status, times, retryAfter, body, { message, errorStatus, location })
 //                       `body` (string or Buffer) replaces Google's error
 //                       envelope: garbage such as HTML, a huge or non-UTF-8
-//                       body; with status 200 it is a garbled success
+//                       body; with status 200 it is a garbled success.
+//                       `message` / `errorStatus` go into Google's envelope
+//                       in place of the injected ones; `location` makes the
+//                       answer a redirect there, with no body
+//   dripSuccesses(everyMs, bytes)
+//                       each later success sends its headers at once, then
+//                       Google's `{}` padded with spaces to `bytes` bytes, one
+//                       byte every `everyMs` (0 turns it off); a call whose
+//                       response the client closed before its end records
+//                       `closedEarlyMs`, the time from its headers to the close
 //   hangNext(times)     read the call, then never answer it (recorded with
 //                       status null; `aborted` once the caller gives up)
 //   failRandomly(ratio, seed, status = 503)
@@ -27,7 +36,10 @@
 // Control endpoints (not part of Google's API):
 //   GET  /__stand-in/calls           recorded calls, oldest first
 //   POST /__stand-in/fail            {"status":503,"times":2,"retryAfter":1}, or
-//                                    {"times":1,"hang":true}, or {"status":500,"body":"<html>"}
+//                                    {"times":1,"hang":true}, or {"status":500,"body":"<html>"},
+//                                    {"status":400,"message":"…","errorStatus":"…"},
+//                                    {"status":307,"location":"http://…"}
+//   POST /__stand-in/drip            {"everyMs":1000,"bytes":20}
 //   POST /__stand-in/random          {"ratio":0.3,"seed":42,"status":503}
 //   POST /__stand-in/reset           forget calls and pending failures
 
@@ -136,18 +148,46 @@ function mulberry32(seed) {
   };
 }
 
+/**
+ * Google's `{}` sent slowly: the headers at once, then the body padded with
+ * spaces, one byte every `everyMs`. Records `closedEarlyMs` on the call if
+ * the client closes the response before its end.
+ */
+function dripSuccess(res, call, record, { everyMs, bytes }) {
+  record(200, {});
+  const body = `{${' '.repeat(Math.max(0, bytes - 2))}}`;
+  res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(body.length) });
+  const headersAt = Date.now();
+  let sent = 0;
+  const tick = () => {
+    res.write(body[sent]);
+    sent += 1;
+    if (sent === body.length) {
+      clearInterval(timer);
+      res.end();
+    }
+  };
+  const timer = setInterval(tick, everyMs);
+  tick();
+  res.on('close', () => {
+    clearInterval(timer);
+    if (!res.writableFinished) call.closedEarlyMs = Date.now() - headersAt;
+  });
+}
+
 const PATH = /^\/v1\/projects\/([^/]+)\/assessments\/([^/]+):annotate$/;
 
 export function createGoogleApi({ project = 'demo-project', key = 'demo-key', log = () => {} } = {}) {
   const calls = [];
-  let failures = []; // { status, retryAfter, body } or { hang: true }, one per next call
+  let failures = []; // { status, retryAfter, body, message, errorStatus, location } or { hang: true }, one per next call
+  let drip = null; // { everyMs, bytes }: dripSuccesses' pace
   let outage = null; // { until, status, retryAfter }: every call fails until then
   let random = null; // { ratio, status, next }: failRandomly's draw
   const poisoned = new Map(); // assessment -> status it always gets
 
   // One implementation each, for the JS API below and the control endpoints.
-  const failNext = (status, times = 1, retryAfter, body) => {
-    failures = Array.from({ length: times }, () => ({ status, retryAfter, body }));
+  const failNext = (status, times = 1, retryAfter, body, { message, errorStatus, location } = {}) => {
+    failures = Array.from({ length: times }, () => ({ status, retryAfter, body, message, errorStatus, location }));
   };
   const hangNext = (times = 1) => {
     failures = Array.from({ length: times }, () => ({ hang: true }));
@@ -158,11 +198,15 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
   const reset = () => {
     calls.length = 0;
     failures = [];
+    drip = null;
     outage = null;
     random = null;
     poisoned.clear();
   };
-  const errorBody = (code, message) => ({ error: { code, message, status: STATUS[code] ?? 'UNKNOWN' } });
+  const dripSuccesses = (everyMs, bytes = 20) => {
+    drip = everyMs > 0 ? { everyMs, bytes } : null;
+  };
+  const errorBody = (code, message, status = STATUS[code] ?? 'UNKNOWN') => ({ error: { code, message, status } });
   const retryAfterHeader = (retryAfter) => (retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {});
 
   const server = http.createServer(async (req, res) => {
@@ -180,10 +224,15 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
       res.setHeader('cache-control', 'no-store');
       if (req.method === 'GET' && url.pathname === '/__stand-in/calls') return send(200, calls);
       if (req.method === 'POST' && url.pathname === '/__stand-in/fail') {
-        const { status = 503, times = 1, retryAfter, body, hang } = JSON.parse(text || '{}');
+        const { status = 503, times = 1, retryAfter, body, hang, ...more } = JSON.parse(text || '{}');
         if (hang) hangNext(times);
-        else failNext(status, times, retryAfter, body);
+        else failNext(status, times, retryAfter, body, more);
         return send(200, { pending: failures.length });
+      }
+      if (req.method === 'POST' && url.pathname === '/__stand-in/drip') {
+        const { everyMs = 0, bytes } = JSON.parse(text || '{}');
+        dripSuccesses(everyMs, bytes);
+        return send(200, { everyMs });
       }
       if (req.method === 'POST' && url.pathname === '/__stand-in/random') {
         const { ratio = 0, seed = 1, status = 503 } = JSON.parse(text || '{}');
@@ -209,14 +258,18 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
     const m = PATH.exec(url.pathname);
     call.project = m ? decodeURIComponent(m[1]) : null;
     call.assessment = m ? decodeURIComponent(m[2]) : null;
-    const finish = (status, reply, headers) => {
+    /** Records the call with the answer it gets (status null: none). */
+    const record = (status, reply) => {
       call.status = status;
       call.response = reply;
       calls.push(call);
       log(call);
+    };
+    const finish = (status, reply, headers) => {
+      record(status, reply);
       send(status, reply, headers);
     };
-    const fail = (code, msg, headers) => finish(code, errorBody(code, msg), headers);
+    const fail = (code, msg, headers, status) => finish(code, errorBody(code, msg, status), headers);
 
     if (!m) return fail(404, `The requested URL ${url.pathname} was not found on this server.`);
     if (req.method !== 'POST') return fail(404, `Method ${req.method} not allowed for ${url.pathname}`);
@@ -238,27 +291,31 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
     const failure = failures.shift();
     if (failure?.hang) {
       // Accepted and read, never answered: only the caller's timeout ends it.
-      call.status = null;
       call.hung = true;
-      calls.push(call);
-      log(call);
+      record(null);
       res.on('close', () => { call.aborted = true; });
       return undefined;
     }
     if (failure?.body !== undefined) {
-      call.status = failure.status;
-      call.response = Buffer.isBuffer(failure.body) ? `<${failure.body.length} bytes>` : failure.body.slice(0, 200);
-      calls.push(call);
-      log(call);
+      record(failure.status, Buffer.isBuffer(failure.body) ? `<${failure.body.length} bytes>` : failure.body.slice(0, 200));
       res.writeHead(failure.status, { 'content-type': 'text/html; charset=UTF-8', ...retryAfterHeader(failure.retryAfter) });
       return res.end(failure.body);
     }
+    if (failure?.location !== undefined) {
+      // What a proxy or load balancer in front of the API might answer.
+      call.location = failure.location;
+      record(failure.status, null);
+      res.writeHead(failure.status, { location: failure.location, 'content-length': '0' });
+      return res.end();
+    }
     if (failure) {
-      return fail(failure.status, `Injected failure ${failure.status}`, retryAfterHeader(failure.retryAfter));
+      const msg = failure.message ?? `Injected failure ${failure.status}`;
+      return fail(failure.status, msg, retryAfterHeader(failure.retryAfter), failure.errorStatus);
     }
     if (random && random.next() < random.ratio) {
       return fail(random.status, `Injected random failure ${random.status}`);
     }
+    if (drip) return dripSuccess(res, call, record, drip);
     return finish(200, {});
   });
   const life = lifecycle(server);
@@ -271,6 +328,7 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
     failNext,
     hangNext,
     failRandomly,
+    dripSuccesses,
     /** Connections are refused for `ms`, then accepted again on the same port. */
     async refuseFor(ms) {
       const { port } = server.address();
