@@ -158,6 +158,8 @@ test('invalid outcomes are rejected whole, logged, and still stripped', async ()
     ['{"annotation":"legitimate"}', /unknown label/],
     ['assessment=abcdefgh01234567', /nothing to send/],
     ['LEGITIMATE; assessment=../x', /assessment must be exactly 16/],
+    // Fits the header's 8 KiB, not as the body it becomes.
+    [`LEGITIMATE; account-id=${'a'.repeat(8_160)}`, /annotate body would be \d+ bytes, more than the 8192 allowed/],
   ];
   for (const [outcome, why] of cases) {
     const { res, event } = await notAnnotated('outcome_rejected', outcome, { headers: { 'x-recaptcha-token': token(newId()) } });

@@ -85,6 +85,24 @@ test('an account ID holding U+FFFD, escaped in an outcome header or raw in a bat
   assert.equal(s.worker.events().filter((e) => e.event === 'queue_message_invalid').length, 0);
 });
 
+test('an outcome whose annotate body would outgrow 8 KiB is refused at the door, never enqueued; one that fits is delivered through the queue', async () => {
+  // 8,160 letters fit the 8 KiB header, not the JSON body they become.
+  const [tooLong, fits] = [newId(), newId()];
+  const m = s.mark();
+  stats.sent += 1;
+  await s.fetch(respondWith(`LEGITIMATE; account-id=${'a'.repeat(8_160)}`), { headers: { 'x-recaptcha-token': token(tooLong) } });
+  const rejected = await m.waitFor('outcome_rejected', () => true, 10_000);
+  assert.match(rejected.reason, /^the annotate body would be 8\d{3} bytes, more than the 8192 allowed$/);
+  await s.fetch(respondWith(`LEGITIMATE; account-id=${'a'.repeat(8_100)}`), { headers: { 'x-recaptcha-token': token(fits) } });
+  const event = await waitFor(m, (e) => e.assessment === fits);
+  assert.deepEqual([event.result, event.mode], ['delivered', 'queue']);
+  assert.equal(JSON.parse(s.api.callsFor(fits)[0].body).accountId.length, 8_100);
+  const about = (id) => s.worker.events().filter((e) => e.assessment === id).map((e) => e.event);
+  assert.deepEqual(about(tooLong), []);
+  assert.equal(s.api.callsFor(tooLong).length, 0);
+  assert.equal(s.worker.events().filter((e) => e.event === 'queue_message_invalid').length, 0);
+});
+
 test('an API outage longer than direct mode\'s 20 s budget is retried through the queue, then delivered', async () => {
   const id = newId();
   s.api.failFor(22_000, 503);
