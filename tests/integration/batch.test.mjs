@@ -101,14 +101,60 @@ test('a mixed batch accepts valid items, reports invalid ones by index, and deli
   assert.equal(s.api.callsFor(b)[0].body, '{"reasons":["REFUND_FRAUD"]}');
 });
 
-test('NDJSON bodies are read one item per line', async () => {
+test('NDJSON bodies are read one item per line; a rejected item\'s index is its line, empty lines counted', async () => {
   const [a, b] = [newId(), newId()];
   const before = s.api.calls.length;
-  const body = `{"assessment":"${a}","annotation":"LEGITIMATE"}\nnot json\n{"assessment":"${b}","reasons":["PASSED_TWO_FACTOR"]}\n`;
+  const body = `{"assessment":"${a}","annotation":"LEGITIMATE"}\n\nnot json\n{"assessment":"${b}","reasons":["PASSED_TWO_FACTOR"]}\n`;
   const res = await post(body, { type: 'application/x-ndjson' });
   assert.equal(res.status, 202);
-  assert.deepEqual(json(res), { accepted: 2, rejected: [{ index: 1, error: json(res).rejected[0].error }] });
+  assert.deepEqual(json(res), { accepted: 2, rejected: [{ index: 2, error: json(res).rejected[0].error }] });
   await callsReach(before + 2);
+});
+
+test('a body that is not an array is refused without quoting it: a token in it is never echoed', async () => {
+  const res = await post(JSON.stringify('tok:U=bc304e08a0000000'));
+  assert.equal(res.status, 400);
+  assert.match(json(res).error, /not a JSON array/);
+  for (const part of ['tok', ':U=', 'bc304e08']) assert.ok(!res.body.toString().includes(part), res.body.toString());
+});
+
+/** Every request the origin receives from now on: method, path and Authorization header. */
+function originRequests(stack) {
+  const seen = [];
+  stack.origin.server.on('request', (req) => seen.push([req.method, req.url, req.headers.authorization]));
+  return seen;
+}
+
+test('near misses of the batch path get 404 from the worker: neither they nor the admin token reach the origin', async () => {
+  const seen = originRequests(s);
+  const body = JSON.stringify([{ assessment: newId(), annotation: 'LEGITIMATE' }]);
+  const targets = [`${PATH}/`, '/.well-known/Recaptcha-Annotations', `${PATH}/x`, '/.well-known/recaptcha%2Dannotations'];
+  const answers = [];
+  for (const target of targets) {
+    answers.push(await s.fetch(target, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` } }));
+  }
+  assert.deepEqual(seen, []);
+  for (const res of answers) {
+    assert.equal(res.status, 404);
+    assert.match(json(res).error, /no such endpoint/);
+  }
+});
+
+test('an ADMIN_TOKEN with a trailing newline is invalid: config_invalid names it, and the batch path answers 503 without reaching the origin', async () => {
+  const t = await startStack({ secrets: { RECAPTCHA_API_KEY: API_KEY, ADMIN_TOKEN: `${ADMIN_TOKEN}\n` } });
+  try {
+    const seen = originRequests(t);
+    const m = t.mark();
+    const res = await t.fetch(PATH, { method: 'POST', body: '[]', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.equal(res.status, 503);
+    assert.match(json(res).error, /disabled/);
+    const config = await m.waitFor('config_invalid');
+    assert.ok(config.errors.some((e) => e.startsWith('ADMIN_TOKEN:')), config.errors);
+    assert.deepEqual(seen, []);
+    for (const line of t.worker.logs) assert.ok(!line.includes(ADMIN_TOKEN), `admin token in log: ${line}`);
+  } finally {
+    await t.stop();
+  }
 });
 
 test('a 1,000-item batch is delivered exactly once per item', async () => {

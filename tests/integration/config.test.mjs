@@ -107,6 +107,39 @@ test('an invalid ORIGIN_URL gives a 502 and says which variable is wrong', async
   });
 });
 
+test('config_invalid never echoes a password or key pasted into ORIGIN_URL or RECAPTCHA_API_BASE', async () => {
+  const vars = { ORIGIN_URL: 'https://u:hunter2@origin.example', RECAPTCHA_API_BASE: 'https://x.example/g?key=AIzaPasted' };
+  await withStack({ vars }, async (s) => {
+    const m = s.mark();
+    await s.fetch('/anything');
+    const config = await m.waitFor('config_invalid');
+    const named = config.errors.map((e) => e.slice(0, e.indexOf(':')));
+    assert.deepEqual(named.sort(), ['ORIGIN_URL', 'RECAPTCHA_API_BASE']);
+    assert.ok(config.errors.every((e) => e.includes('[redacted]')), config.errors);
+    // (wrangler's own banner lists the vars as configured; the worker's lines are checked.)
+    const lines = s.worker.events().map((e) => JSON.stringify(e));
+    for (const secret of ['hunter2', 'AIzaPasted']) assert.ok(!lines.some((l) => l.includes(secret)), `${secret} logged`);
+  });
+});
+
+test('[vars] values that are not strings or whole numbers are reported in config_invalid, not silently ignored', async () => {
+  // wrangler passes JSON numbers and booleans through as they are.
+  const vars = { QUEUE_MAX_ATTEMPTS: -1, LOG_LEVEL: false, QUEUE_RETRY_BASE_SECONDS: 1.5, QUEUE_RETRY_MAX_SECONDS: 2 ** 60, RECAPTCHA_PROJECT_ID: 123456789 };
+  await withStack({ vars }, async (s) => {
+    const m = s.mark();
+    await s.fetch('/anything');
+    const config = await m.waitFor('config_invalid');
+    const why = Object.fromEntries(config.errors.map((e) => [e.slice(0, e.indexOf(':')), e]));
+    assert.deepEqual(Object.keys(why).sort(), ['LOG_LEVEL', 'QUEUE_MAX_ATTEMPTS', 'QUEUE_RETRY_BASE_SECONDS', 'QUEUE_RETRY_MAX_SECONDS']);
+    assert.match(why.QUEUE_MAX_ATTEMPTS, /negative/);
+    assert.match(why.LOG_LEVEL, /boolean/);
+    assert.match(why.QUEUE_RETRY_BASE_SECONDS, /not a whole number/);
+    assert.match(why.QUEUE_RETRY_MAX_SECONDS, /2\^53/);
+    // A whole number is read as its digits: the project number works.
+    assert.equal(config.annotate_enabled, true);
+  });
+});
+
 test('a wrong API key is a final 400 from Google: one call, error logged, key not logged', async () => {
   await withStack({ secrets: { RECAPTCHA_API_KEY: 'AIzaWrongKey' } }, async (s) => {
     const id = newId();
