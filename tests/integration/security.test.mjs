@@ -161,6 +161,77 @@ test('client-sent control headers never reach the origin, in any case or number'
   assert.equal(JSON.parse(anonymous.body).headers['x-recaptcha-assessment-id'], undefined);
 });
 
+/**
+ * Sends the given header lines to /echo on a raw socket (names exactly as
+ * written) and returns the headers the origin received.
+ */
+async function echoedHeaders(url, lines) {
+  const res = await raw(url, ['GET /echo HTTP/1.1', 'Host: x', ...lines, 'Connection: close', '', ''].join('\r\n'));
+  assert.equal(res.status, 200, res.body);
+  return JSON.parse(res.body).headers;
+}
+
+/** Header names whose CGI spelling (lower case, `_` as `-`) is one of `names`. */
+const foldingTo = (headers, names) => Object.keys(headers).filter((n) => names.includes(n.toLowerCase().replaceAll('_', '-')));
+
+test('control headers in underscore spellings never reach the origin, with or without a valid token', async () => {
+  const id = newId();
+  const aliases = [
+    'X_Recaptcha_Assessment_Id: VICTIM0000000000',
+    'x_recaptcha_assessment_id: VICTIM0000000001',
+    'X-Recaptcha_Assessment-Id: VICTIM0000000002',
+    'x_recaptcha_outcome: LEGITIMATE',
+    'X_RECAPTCHA-OUTCOME: FRAUDULENT; reasons=CHARGEBACK',
+    'X_Unrelated_Header: kept',
+  ];
+  for (const tokenLines of [[`X-Recaptcha-Token: ${token(id)}`], []]) {
+    const seen = await echoedHeaders(s.worker.url, [...tokenLines, ...aliases]);
+    // A CGI-style origin reads all of these as the worker's own headers.
+    const control = foldingTo(seen, ['x-recaptcha-assessment-id', OUTCOME]);
+    assert.deepEqual(control, tokenLines.length ? ['x-recaptcha-assessment-id'] : [], JSON.stringify(seen));
+    assert.equal(seen['x-recaptcha-assessment-id'], tokenLines.length ? id : undefined);
+    assert.equal(seen.x_unrelated_header, 'kept');
+  }
+});
+
+test('underscore spellings of configured OUTCOME_HEADER and ASSESSMENT_ID_HEADER never reach the origin either', async () => {
+  const c = await startStack({ vars: { OUTCOME_HEADER: 'X-Fraud-Verdict', ASSESSMENT_ID_HEADER: 'X-Risk-Assessment' } });
+  try {
+    const id = newId();
+    const aliases = ['X_Fraud_Verdict: LEGITIMATE', 'x-fraud_verdict: FRAUDULENT', 'X_RISK_ASSESSMENT: VICTIM0000000000', 'x_risk-assessment: VICTIM0000000001'];
+    for (const tokenLines of [[`X-Recaptcha-Token: ${token(id)}`], []]) {
+      const seen = await echoedHeaders(c.worker.url, [...tokenLines, ...aliases]);
+      const control = foldingTo(seen, ['x-risk-assessment', 'x-fraud-verdict']);
+      assert.deepEqual(control, tokenLines.length ? ['x-risk-assessment'] : [], JSON.stringify(seen));
+      assert.equal(seen['x-risk-assessment'], tokenLines.length ? id : undefined);
+    }
+  } finally {
+    await c.stop();
+  }
+});
+
+test('with TOKEN_SOURCES=cookies the token header names no assessment (no replay of a victim\'s ID); a cookie token still does', async () => {
+  const c = await startStack({ vars: { TOKEN_SOURCES: 'cookies' } });
+  try {
+    const [victim, own] = [newId(), newId()];
+    // All a replay takes: the victim's 16-character ID behind any prefix.
+    const replay = { 'x-recaptcha-token': `x:U=${victim}` };
+    const m = c.mark();
+    await c.fetch(respondWith('FRAUDULENT; reasons=INCORRECT_PASSWORD'), { headers: replay });
+    assert.match((await m.waitFor('outcome_dropped')).reason, /no assessment ID/);
+    const echo = await c.fetch('/echo', { headers: replay });
+    assert.equal(JSON.parse(echo.body).headers['x-recaptcha-assessment-id'], undefined);
+
+    await c.fetch(respondWith('LEGITIMATE'), { headers: { ...replay, cookie: `recaptcha-cf-t=${token(own)}` } });
+    assert.equal((await m.waitFor('annotation', (e) => e.assessment === own)).result, 'delivered');
+    const echoCookie = await c.fetch('/echo', { headers: { ...replay, cookie: `recaptcha-cf-t=${token(own)}` } });
+    assert.equal(JSON.parse(echoCookie.body).headers['x-recaptcha-assessment-id'], own);
+    assert.equal(c.api.callsFor(victim).length, 0);
+  } finally {
+    await c.stop();
+  }
+});
+
 test('nothing from a client reaches the API URL but a validated ID', async () => {
   const valid = [newId(), newId(), newId()];
   const hostileIds = [
