@@ -42,8 +42,13 @@
 //   POST /__stand-in/drip            {"everyMs":1000,"bytes":20}
 //   POST /__stand-in/random          {"ratio":0.3,"seed":42,"status":503}
 //   POST /__stand-in/reset           forget calls and pending failures
+//   POST /__stand-in/steer           {"assessment":"…","score":0.1,"action":"login","actions":[{"block":{}}]}
+//   GET  /__stand-in/assessments     assessments created, oldest first
+// reCAPTCHA WAF's createAssessment and listFirewallPolicies: local/assessments.mjs.
+// `strictLoop`: annotating an assessment never created is Google's 404 NOT_FOUND.
 
 import http from 'node:http';
+import { createAssessments } from './assessments.mjs';
 import { arg, isMain, lifecycle } from './serve.mjs';
 
 const STATUS = {
@@ -177,13 +182,14 @@ function dripSuccess(res, call, record, { everyMs, bytes }) {
 
 const PATH = /^\/v1\/projects\/([^/]+)\/assessments\/([^/]+):annotate$/;
 
-export function createGoogleApi({ project = 'demo-project', key = 'demo-key', log = () => {} } = {}) {
+export function createGoogleApi({ project = 'demo-project', key = 'demo-key', log = () => {}, strictLoop = false, policies } = {}) {
   const calls = [];
   let failures = []; // { status, retryAfter, body, message, errorStatus, location } or { hang: true }, one per next call
   let drip = null; // { everyMs, bytes }: dripSuccesses' pace
   let outage = null; // { until, status, retryAfter }: every call fails until then
   let random = null; // { ratio, status, next }: failRandomly's draw
   const poisoned = new Map(); // assessment -> status it always gets
+  const assessments = createAssessments({ project, policies });
 
   // One implementation each, for the JS API below and the control endpoints.
   const failNext = (status, times = 1, retryAfter, body, { message, errorStatus, location } = {}) => {
@@ -202,6 +208,7 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
     outage = null;
     random = null;
     poisoned.clear();
+    assessments.reset();
   };
   const dripSuccesses = (everyMs, bytes = 20) => {
     drip = everyMs > 0 ? { everyMs, bytes } : null;
@@ -239,12 +246,21 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
         failRandomly(ratio, seed, status);
         return send(200, { ratio });
       }
+      if (req.method === 'POST' && url.pathname === '/__stand-in/steer') {
+        const { assessment, ...steering } = JSON.parse(text || '{}');
+        assessments.steer(assessment, steering);
+        return send(200, {});
+      }
+      if (req.method === 'GET' && url.pathname === '/__stand-in/assessments') return send(200, assessments.list);
       if (req.method === 'POST' && url.pathname === '/__stand-in/reset') {
         reset();
         return send(200, {});
       }
       return send(404, errorBody(404, 'unknown control endpoint'));
     }
+
+    const waf = assessments.serve(req.method, url, text, req.headers['content-type'], key);
+    if (waf) return send(waf[0], waf[0] === 200 ? waf[1] : errorBody(...waf));
 
     const call = {
       at: new Date().toISOString(),
@@ -282,6 +298,9 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
     }
     const invalid = validateBody(text);
     if (invalid) return fail(400, invalid);
+    if (strictLoop && !assessments.created(call.project, call.assessment)) {
+      return fail(404, 'Requested entity was not found.');
+    }
     if (poisoned.has(call.assessment)) {
       return fail(poisoned.get(call.assessment), `Injected failure for ${call.assessment}`);
     }
@@ -329,6 +348,10 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
     hangNext,
     failRandomly,
     dripSuccesses,
+    /** Every assessment created, oldest first (local/assessments.mjs). */
+    assessments: assessments.list,
+    steer: assessments.steer,
+    setPolicies: assessments.setPolicies,
     /** Connections are refused for `ms`, then accepted again on the same port. */
     async refuseFor(ms) {
       const { port } = server.address();

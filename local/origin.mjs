@@ -10,7 +10,9 @@
 //   POST /login        form or JSON {"password"}: "correct horse" is right.
 //                      Sets X-Recaptcha-Outcome the way a real backend would.
 //   ANY  /echo         what the origin received: method, path, headers, body hash
-//   ANY  /respond      a response shaped by the query: status, outcome (header
+//   ANY  /respond, /respond/*
+//                      a response shaped by the query: status, type (its
+//                      content type, text/plain by default), outcome (header
 //                      value), location, cookie and header=Name:value (both
 //                      repeatable), body, repeat; and for fault tests:
 //                      delay=ms     wait before answering (a slow origin)
@@ -28,6 +30,7 @@
 //                      backend to the worker's batch endpoint when it has one
 //                      (useBatchEndpoint), else as an outcome with `assessment`
 //   GET  /demo/api-calls?since=n, POST /demo/api-fail {"mode":"503"|"429"|"400"|""}
+//   GET  /demo/assessments?since=n, POST /demo/steer {"assessment","action","score"}
 //                      the demo panel's view of the Google stand-in (when given one)
 //   GET  /ws           a WebSocket upgrade (101 with an outcome header), then one
 //                      text frame "hello"
@@ -57,7 +60,9 @@ export function createOrigin({ www, standIn, httpOptions = {} } = {}) {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
     res.end(JSON.stringify(body));
   };
+  const received = []; // the request target of every request, in order of arrival
   const server = http.createServer(httpOptions, async (req, res) => {
+    received.push(req.url);
     const url = new URL(req.url, 'http://origin');
     const body = await readBody(req);
 
@@ -72,12 +77,12 @@ export function createOrigin({ www, standIn, httpOptions = {} } = {}) {
       });
     }
 
-    if (url.pathname === '/respond') {
+    if (url.pathname === '/respond' || url.pathname.startsWith('/respond/')) {
       const q = url.searchParams;
       if (q.has('delay')) await new Promise((r) => setTimeout(r, Number(q.get('delay'))));
       if (q.get('reset') === 'before') return req.socket.resetAndDestroy();
       if (q.has('raw')) return req.socket.end(Buffer.from(q.get('raw'), 'base64url'));
-      const headers = [['content-type', 'text/plain']];
+      const headers = [['content-type', q.get('type') ?? 'text/plain']];
       if (q.has('outcome')) headers.push([OUTCOME, q.get('outcome')]);
       if (q.has('location')) headers.push(['location', q.get('location')]);
       for (const c of q.getAll('cookie')) headers.push(['set-cookie', c]);
@@ -165,6 +170,16 @@ export function createOrigin({ www, standIn, httpOptions = {} } = {}) {
     if (standIn && url.pathname === '/demo/api-calls') {
       return json(res, 200, standIn.calls.slice(Number(url.searchParams.get('since') ?? 0)));
     }
+    if (standIn && url.pathname === '/demo/assessments') {
+      const since = Number(url.searchParams.get('since') ?? 0);
+      return json(res, 200, standIn.assessments.slice(since).map(({ event, ...a }) => ({ ...a, token: Boolean(event.token) })));
+    }
+    if (standIn && url.pathname === '/demo/steer' && req.method === 'POST') {
+      // The page's fake tokens carry no action or score: it tells the stand-in.
+      const { assessment, action, score } = JSON.parse(body.toString('utf8') || '{}');
+      standIn.steer(assessment, { action, score });
+      return json(res, 200, {});
+    }
     if (standIn && url.pathname === '/demo/api-fail' && req.method === 'POST') {
       const { mode = '' } = JSON.parse(body.toString('utf8') || '{}');
       const plans = { 503: [503, 2], 429: [429, 1, 1], 400: [400, 1], '': [200, 0] };
@@ -195,10 +210,14 @@ export function createOrigin({ www, standIn, httpOptions = {} } = {}) {
       `Sec-WebSocket-Accept: ${accept}`, `${OUTCOME}: LEGITIMATE`, '', ''].join('\r\n'));
     socket.write(Buffer.from([0x81, 5, ...Buffer.from('hello')]));
     socket.on('error', () => {});
+    // The server's sockets are half-open by default: close ours when the peer
+    // closes, or close() would wait for this socket forever.
+    socket.on('end', () => socket.end());
   });
 
   return {
     server,
+    received,
     /** Send late annotations to the worker's batch endpoint from now on. */
     useBatchEndpoint(url, token) {
       batchEndpoint = { url, token };

@@ -6,10 +6,16 @@
 
 import { createGoogleApi } from './google-api.mjs';
 import { createOrigin } from './origin.mjs';
+import { wafChain } from './waf.mjs';
 import { eventText, parseEvent, startWorker } from './worker.mjs';
 
 /** The batch endpoint's path: the worker's default ADMIN_PATH. */
 export const ADMIN_PATH = '/.well-known/recaptcha-annotations';
+
+/** The chain's wrangler config with the caller's own on top. */
+function merged(chain, config = {}, extraWorkers = []) {
+  return { config: { ...chain.config, ...config }, extraWorkers: [...chain.extraWorkers, ...extraWorkers] };
+}
 
 async function listen(server, port, what) {
   try {
@@ -31,15 +37,17 @@ async function listen(server, port, what) {
  *   originOptions: more options for createOrigin (e.g. httpOptions).
  *   originDown / apiDown: that server is closed once its port is known.
  *   config, extraWorkers: passed to startWorker.
+ *   waf: { vars, policies }: the chained stack (local/waf.mjs), the worker
+ *     in front of the WAF worker; the stand-in is in strict-loop mode.
  *   onApiCall(call), onWorkerEvent(text): the traffic, live.
  * Returns { api, origin, worker, url, originUrl, apiUrl, responses, fetch(),
  * mark(), stop() }.
  */
 export async function startStack({
   project, key, ports = {}, vars = {}, secrets, adminToken, www, originOptions = {},
-  originDown = false, apiDown = false, config, extraWorkers, onApiCall, onWorkerEvent,
+  originDown = false, apiDown = false, config, extraWorkers, onApiCall, onWorkerEvent, waf,
 }) {
-  const api = createGoogleApi({ project, key, log: onApiCall });
+  const api = createGoogleApi({ project, key, log: onApiCall, strictLoop: Boolean(waf), policies: waf?.policies });
   const origin = createOrigin({ ...originOptions, ...(www ? { www, standIn: api } : {}) });
   const apiPort = await listen(api, ports.api ?? 0, 'api');
   const originPort = await listen(origin, ports.origin ?? 0, 'origin');
@@ -51,8 +59,7 @@ export async function startStack({
     port: ports.worker || undefined,
     vars: { RECAPTCHA_PROJECT_ID: project, RECAPTCHA_API_BASE: apiUrl, ORIGIN_URL: originUrl, ...vars },
     secrets: { ...(secrets ?? { RECAPTCHA_API_KEY: key }), ...(adminToken ? { ADMIN_TOKEN: adminToken } : {}) },
-    config,
-    extraWorkers,
+    ...(waf ? merged(wafChain({ project, key, apiUrl, vars: waf.vars }), config, extraWorkers) : { config, extraWorkers }),
     onLine: onWorkerEvent && ((line) => {
       const text = eventText(line);
       if (text !== null) onWorkerEvent(text);
