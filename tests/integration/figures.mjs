@@ -90,9 +90,10 @@ export function figure(scenario, fields) {
  * Sends `bytes` as they are on a fresh connection (fetch refuses some of
  * what a hostile client can send) and returns the response as latin1 text,
  * as soon as it is complete (by Content-Length, the last chunk, or no body
- * for HEAD), when the server closes, or after `ms`.
+ * for HEAD), when the server closes, or after `ms`; with `until(buf)`, as
+ * soon as that holds instead (e.g. a WebSocket frame after a 101).
  */
-export function rawExchange(port, bytes, { head = false, ms = 10_000 } = {}) {
+export function rawExchange(port, bytes, { head = false, ms = 10_000, until: enough } = {}) {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let buf = Buffer.alloc(0);
@@ -100,6 +101,7 @@ export function rawExchange(port, bytes, { head = false, ms = 10_000 } = {}) {
     const timer = setTimeout(done, ms);
     socket.on('data', (d) => {
       buf = Buffer.concat([buf, d]);
+      if (enough) return enough(buf) ? done() : undefined;
       const end = buf.indexOf('\r\n\r\n');
       if (end < 0) return;
       const headText = buf.subarray(0, end).toString('latin1');

@@ -28,6 +28,16 @@ export function startStack(options = {}) {
   return startLocalStack({ project: PROJECT, key: API_KEY, ...options });
 }
 
+/** Shaped like a real key (AIza and 35 URL-safe characters): Google's WAF
+ *  worker puts its key into the URL unescaped, as a real key allows. */
+export const WAF_API_KEY = 'AIzaSyWafT3stKey_0123456789abcdefghijkl';
+
+/** The chained stack (local/waf.mjs): this worker, the WAF worker through
+ *  UPSTREAM, the origin; the stand-in in strict-loop mode. `waf`: { vars, policies }. */
+export function startChain({ waf = {}, ...options } = {}) {
+  return startStack({ key: WAF_API_KEY, waf, ...options });
+}
+
 /** `/respond` URL for an origin response carrying this outcome header. */
 export function respondWith(outcome, extra = '') {
   return `/respond?outcome=${encodeURIComponent(outcome)}${extra}`;
