@@ -3,6 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { SITE_KEYS } from '../local/waf.mjs';
 import { ROOT, workerdService } from './processes.mjs';
 import { newServiceAccount } from '../local/google-oauth.mjs';
 
@@ -20,7 +21,8 @@ export const SERVICE_ACCOUNT = newServiceAccount({ clientEmail: 'bench@bench.iam
 /**
  * server: which workerd service runs it; mode / path: what bench/load.lua
  * sends; record: match responses with annotate calls; baseline: what its
- * ratios are against.
+ * ratios are against; siteHost: requests carry the origin's Host, as a WAF
+ * worker on a route gets them (it fetches its request's own URL).
  */
 export const CONTENDERS = [
   { key: 'base1', label: 'baseline 1: JS pass-through', server: 'base1', mode: 'none', path: '/' },
@@ -35,13 +37,24 @@ export const CONTENDERS = [
   { key: 'ja', label: '(a) same work in plain JS, for reference', server: 'samework', mode: 'none', path: '/', baseline: 'base1' },
   { key: 'jb', label: '(b) same work in plain JS, for reference', server: 'samework', mode: 'cookie', path: '/', baseline: 'base1' },
   { key: 'jc', label: '(c) same work in plain JS, for reference', server: 'samework', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
+  // In front of reCAPTCHA WAF (local/waf-worker.js, the double of Google's
+  // worker, a createAssessment per request): the WAF alone, as such a site
+  // runs today, and this worker handing each request to it through UPSTREAM;
+  // a page view (session cookie) and an action whose response is annotated.
+  { key: 'base3', label: 'baseline 3: WAF worker alone, session cookie', server: 'waf', mode: 'cookie', path: '/', siteHost: true },
+  { key: 'd', label: '(d) this worker → WAF worker, session cookie, no outcome', server: 'chain', mode: 'cookie', path: '/', baseline: 'base3' },
+  { key: 'base4', label: 'baseline 4: WAF worker alone, token', server: 'waf', mode: 'token', path: '/outcome', siteHost: true },
+  { key: 'e', label: '(e) this worker → WAF worker, token + outcome: annotate', server: 'chain', mode: 'token', path: '/outcome', record: true, baseline: 'base4' },
 ];
 /** Fixed-rate groups: a contender runs at the same rate as its baseline. */
-export const GROUPS = [['base1', 'a', 'b', 'ja', 'jb'], ['base2', 'c', 'cs', 'cj', 'jc']];
+export const GROUPS = [['base1', 'a', 'b', 'ja', 'jb'], ['base2', 'c', 'cs', 'cj', 'jc'], ['base3', 'd'], ['base4', 'e']];
 
-/** bench/load.lua's environment for one run of contender `c`. */
-export function loadEnv(c, { tag, rate = 0, record = '' }) {
-  return { BENCH_MODE: c.mode, BENCH_PATH: c.path, BENCH_RATE: String(rate), BENCH_TAG: tag, BENCH_RECORD: record, BENCH_COOKIE: COOKIE, BENCH_TOKEN: TOKEN_BODY };
+/** bench/load.lua's environment for one run of contender `c`; originHost: the origin's host:port. */
+export function loadEnv(c, { tag, rate = 0, record = '', originHost }) {
+  return {
+    BENCH_MODE: c.mode, BENCH_PATH: c.path, BENCH_RATE: String(rate), BENCH_TAG: tag, BENCH_RECORD: record,
+    BENCH_COOKIE: COOKIE, BENCH_TOKEN: TOKEN_BODY, BENCH_HOST: c.siteHost ? originHost : '',
+  };
 }
 
 /**
@@ -64,7 +77,8 @@ export function snapshotBuild(dir) {
 
 /**
  * The kinds of workerd service: base1, base2, worker (this worker, from
- * `snap`) and samework, each a function of a process name that returns the
+ * `snap`), samework, waf (the WAF double alone) and chain (this worker with
+ * the WAF double bound as UPSTREAM), each a function of a process name that returns the
  * service (not started). bench/run.mjs runs one process per contender, so
  * every process serves the same number of requests: workerd's heap grows
  * with the requests a process has served, and its GC pauses with it.
@@ -83,6 +97,7 @@ export function services({ dir, cpu, originUrl, standIn, snap }) {
     { name: 'index.js', file: path.join(snap, 'index.js'), type: 'esModule' },
     { name: 'index_bg.wasm', file: path.join(snap, 'index_bg.wasm'), type: 'wasm' },
   ];
+  const waf = { modules: js('local/waf-worker.js'), bindings: { PROJECT_NUMBER: API.project, API_KEY: API.key, RECAPTCHA_ENDPOINT: standIn, ...SITE_KEYS } };
   return {
     base1: (name) => workerdService({
       name, dir, cpu,
@@ -105,5 +120,8 @@ export function services({ dir, cpu, originUrl, standIn, snap }) {
     // token endpoint and checks every bearer token (local/google-oauth.mjs).
     workerExchange: (name) => workerdService({ name, dir, cpu, modules: worker, bindings: signing('exchange') }),
     workerJwt: (name) => workerdService({ name, dir, cpu, modules: worker, bindings: signing('self-signed-jwt') }),
+    // Without the origin's Host, the WAF's fetch of its own URL would come back to it.
+    waf: (name) => workerdService({ name, dir, cpu, ...waf, readyHeaders: { host: new URL(originUrl).host } }),
+    chain: (name) => workerdService({ name, dir, cpu, modules: worker, bindings: annotating, upstream: waf }),
   };
 }

@@ -46,6 +46,10 @@ end
 
 wrk.method = "GET"
 wrk.path = os.getenv("BENCH_PATH") or "/"
+-- The site's host, where it is not the address wrk connects to.
+if (os.getenv("BENCH_HOST") or "") ~= "" then
+  wrk.headers["Host"] = os.getenv("BENCH_HOST")
+end
 if mode == "cookie" then
   wrk.headers["Cookie"] = os.getenv("BENCH_COOKIE")
 end
@@ -67,7 +71,8 @@ if record then
     count = count + 1
     -- The origin echoes the ID it saw (X-Bench-Id, from the token header
     -- both kinds of worker pass through unchanged).
-    ids[count] = headers["X-Bench-Id"] or "-"
+    -- A Worker that rebuilds the response (the WAF) sends the name lowercase.
+    ids[count] = headers["X-Bench-Id"] or headers["x-bench-id"] or "-"
     times[count] = now_us()
   end
 end

@@ -68,13 +68,13 @@ export function get(url, headers = {}) {
 }
 
 /** Polls `url` every millisecond until it answers 200; resolves the time (ms, monotonic) it did. */
-export async function firstResponse(url, proc, timeoutMs = 30_000) {
+export async function firstResponse(url, proc, timeoutMs = 30_000, headers = {}) {
   const deadline = performance.now() + timeoutMs;
   let exitCode;
   proc.exited.then((c) => { exitCode = c; });
   for (;;) {
     try {
-      const r = await get(url);
+      const r = await get(url, headers);
       if (r.status === 200) return performance.now();
       throw new Error(`${url} answered ${r.status}: ${r.body.slice(0, 200)}`);
     } catch (e) {
@@ -95,31 +95,23 @@ export async function firstResponse(url, proc, timeoutMs = 30_000) {
  * rebuild of build/ during the run changes nothing); bindings: text vars.
  * Outbound fetches go to a network service that allows loopback: the origin
  * and the stand-in are on 127.0.0.1. v8Flags (e.g. --trace-gc) are for
- * investigations, never for the measured runs.
+ * investigations, never for the measured runs. upstream: { modules, bindings }
+ * of a second worker in the same process, bound to this one as the service
+ * UPSTREAM. readyHeaders: the headers of `ready`'s GETs.
  */
-export function workerdService({ name, dir, modules, bindings, cpu, v8Flags = [] }) {
+export function workerdService({ name, dir, modules, bindings, cpu, v8Flags = [], upstream, readyHeaders = {} }) {
   const capnpString = (s) => JSON.stringify(String(s)); // plain ASCII here: JSON's escaping is capnp's
-  const modDir = path.join(dir, name);
-  fs.mkdirSync(modDir, { recursive: true });
-  const mods = modules.map((m) => {
-    fs.copyFileSync(m.file, path.join(modDir, m.name));
-    return `(name = ${capnpString(m.name)}, ${m.type} = embed ${capnpString(`${name}/${m.name}`)})`;
-  });
-  const binds = Object.entries(bindings).map(([k, v]) => `(name = ${capnpString(k)}, text = ${capnpString(v)})`);
-  const config = path.join(dir, `${name}.capnp`);
-  const log = path.join(dir, `${name}.log`);
-  const write = (port) => fs.writeFileSync(config, `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  v8Flags = [${v8Flags.map(capnpString).join(', ')}],
-  services = [
-    (name = "main", worker = .worker),
-    (name = "loopback", network = (allow = ["local", "private", "public"])),
-  ],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-const worker :Workerd.Worker = (
+  const embedded = (sub, list) => {
+    fs.mkdirSync(path.join(dir, sub), { recursive: true });
+    return list.map((m) => {
+      fs.copyFileSync(m.file, path.join(dir, sub, m.name));
+      return `(name = ${capnpString(m.name)}, ${m.type} = embed ${capnpString(`${sub}/${m.name}`)})`;
+    }).join(',\n    ');
+  };
+  const texts = (vars) => Object.entries(vars).map(([k, v]) => `(name = ${capnpString(k)}, text = ${capnpString(v)})`);
+  const workerDef = (constName, sub, list, binds) => `const ${constName} :Workerd.Worker = (
   modules = [
-    ${mods.join(',\n    ')},
+    ${embedded(sub, list)},
   ],
   compatibilityDate = ${capnpString(COMPATIBILITY_DATE)},
   globalOutbound = "loopback",
@@ -127,7 +119,22 @@ const worker :Workerd.Worker = (
     ${binds.join(',\n    ')},
   ],
 );
-`);
+`;
+  // Written now: the files are copied at once, so a rebuild during the run changes nothing.
+  const workers = workerDef('worker', name, modules, [...texts(bindings), ...(upstream ? ['(name = "UPSTREAM", service = "upstream")'] : [])])
+    + (upstream ? workerDef('upstream', `${name}-upstream`, upstream.modules, texts(upstream.bindings)) : '');
+  const config = path.join(dir, `${name}.capnp`);
+  const log = path.join(dir, `${name}.log`);
+  const write = (port) => fs.writeFileSync(config, `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  v8Flags = [${v8Flags.map(capnpString).join(', ')}],
+  services = [
+    (name = "main", worker = .worker),${upstream ? '\n    (name = "upstream", worker = .upstream),' : ''}
+    (name = "loopback", network = (allow = ["local", "private", "public"])),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+${workers}`);
   return {
     name,
     /**
@@ -143,7 +150,7 @@ const worker :Workerd.Worker = (
       const proc = track(spawn('taskset', ['-c', String(cpu), WORKERD, 'serve', config, ...args], { cwd: dir, stdio: ['ignore', out, out] }));
       fs.closeSync(out);
       const url = `http://127.0.0.1:${port}`;
-      return { ...proc, url, started, ready: () => firstResponse(`${url}/`, proc) };
+      return { ...proc, url, started, ready: () => firstResponse(`${url}/`, proc, undefined, readyHeaders) };
     },
     log,
   };

@@ -80,6 +80,7 @@ const standIn = `http://127.0.0.1:${apiPort}`;
 oauth.tokenUri = `${standIn}/token`;
 oauth.apiAudience = `${standIn}/`;
 const origin = await startNginx({ dir, cpu: O.clientCpu });
+const originHost = new URL(origin.url).host;
 log(`origin (nginx) ${origin.url}, stand-in ${standIn}, runtime on cpu${O.runtimeCpu}, load generator, origin and stand-in on cpu${O.clientCpu}`);
 
 const kinds = makeServices({ dir, cpu: O.runtimeCpu, originUrl: origin.url, standIn, snap });
@@ -106,7 +107,7 @@ async function runOnce(c, { seconds, rate = 0, phase }) {
   const sample = cpuSample({ workerd: target.pid, nginx: origin.pid, runner: process.pid });
   const r = await runWrk({
     url: target.url, cpu: O.clientCpu, connections: O.connections, seconds,
-    env: loadEnv(c, { tag, rate, record }),
+    env: loadEnv(c, { tag, rate, record, originHost }),
   });
   const cpu = sample.end();
   const res = {
@@ -238,7 +239,8 @@ if (O.out) {
 /** Checks every contender answers as expected, and (c) and baseline 2 call the stand-in once. */
 async function smokeTest() {
   for (const [k, r] of Object.entries(running)) {
-    const plain = await get(`${r.url}/`, { cookie: COOKIE });
+    const host = CONTENDERS.find((c) => c.key === k).siteHost ? { host: originHost } : {};
+    const plain = await get(`${r.url}/`, { cookie: COOKIE, ...host });
     if (plain.status !== 200 || plain.body !== 'ok\n') throw new Error(`${k}: GET / answered ${plain.status} ${plain.body}`);
   }
   for (const k of CONTENDERS.filter((c) => c.record).map((c) => c.key)) {

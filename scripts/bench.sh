@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark: this worker against a plain JavaScript pass-through Worker,
+# and in front of the reCAPTCHA WAF worker against that Worker alone,
 # all in workerd on this machine (method: bench/METHOD.md). Never part of the
 # test command.
 #   scripts/bench.sh            full run (about 9 min), writes BENCHMARKS.md
