@@ -1,5 +1,7 @@
 // The demo stack (local/stack.mjs with the demo's project, key and site):
 // used by the run command (local/dev.mjs) and the browser end-to-end test.
+// Chained, as a site with reCAPTCHA WAF deploys it: the worker hands every
+// request to the WAF worker, whose policies guard sign-in and checkout.
 
 import crypto from 'node:crypto';
 import path from 'node:path';
@@ -8,6 +10,14 @@ import { ROOT } from './worker.mjs';
 
 export const DEMO_PROJECT = 'demo-project';
 export const DEMO_KEY = 'demo-api-key';
+/** The demo project's firewall policies: a score under 0.5 is blocked on the two protected actions. */
+export const DEMO_POLICIES = ['/login', '/checkout'].map((path, i) => ({
+  name: `projects/${DEMO_PROJECT}/firewallpolicies/${i + 1}`,
+  description: `Block ${path} below 0.5`,
+  path,
+  condition: 'recaptcha.score < 0.5',
+  actions: [{ block: {} }],
+}));
 
 /** Ports of 0 (the default) pick free ones. onApiCall/onWorkerEvent see traffic live. */
 export function startDemo({ workerPort = 0, originPort = 0, apiPort = 0, onApiCall, onWorkerEvent } = {}) {
@@ -18,6 +28,7 @@ export function startDemo({ workerPort = 0, originPort = 0, apiPort = 0, onApiCa
     www: path.join(ROOT, 'www'),
     // The batch endpoint's bearer token, new each run; only the origin knows it.
     adminToken: crypto.randomBytes(24).toString('hex'),
+    waf: { policies: DEMO_POLICIES },
     onApiCall,
     onWorkerEvent,
   });

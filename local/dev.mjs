@@ -1,5 +1,5 @@
-// The README's run command: the demo stack on fixed ports, with its traffic
-// printed as it happens. Ports: WORKER_PORT (8787), ORIGIN_PORT (8080), API_PORT (8788).
+// The README's run command: the demo stack (this worker in front of the
+// reCAPTCHA WAF worker) on fixed ports, with its traffic printed as it happens. Ports: WORKER_PORT (8787), ORIGIN_PORT (8080), API_PORT (8788).
 
 import { startDemo } from './demo.mjs';
 import { DEMO_PASSWORD } from './origin.mjs';
@@ -25,8 +25,9 @@ console.log(`
 
       ${demo.url}
 
-  (the worker in workerd; behind it the demo origin ${demo.originUrl}
-   and the Google API stand-in ${demo.apiUrl})
+  (the worker in workerd, handing each request to the reCAPTCHA WAF worker
+   through its UPSTREAM binding; behind them the demo origin ${demo.originUrl};
+   the Google API stand-in ${demo.apiUrl} answers both)
 
   Or from a terminal:
     curl -i ${demo.worker.url}/login -H 'X-Recaptcha-Token: demo-token:U=${id}' -d 'password=wrong'

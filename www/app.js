@@ -1,6 +1,8 @@
 // The demo page. It stands in for reCAPTCHA's WAF JavaScript (fake tokens),
-// talks to the shop's origin through the worker, and shows what reached
-// "Google" (the local stand-in) and what reached this browser.
+// talks to the shop's origin through the worker and the WAF worker, and
+// shows, per assessment ID, what the WAF's assessment said and which
+// annotations went back to "Google" (the local stand-in), and what reached
+// this browser.
 
 // Its own copy of local/origin.mjs's OUTCOME: the browser loads only www/.
 const OUTCOME_HEADER = 'x-recaptcha-outcome';
@@ -27,9 +29,17 @@ $('session-id').textContent = sessionId;
 
 let lastOrder = null;
 
+/** Tells the stand-in what a real token would carry: its action, and the score it earns. */
+async function steer(assessment, action, score) {
+  await fetch('/demo/steer', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ assessment, action, score }),
+  });
+}
+
 /** Sends one protected action with a fresh action token; shows the headers received. */
-async function action(path, body) {
+async function action(path, body, name, score = 0.9) {
   const id = randomId();
+  await steer(id, name, score);
   const res = await fetch(path, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-recaptcha-token': fakeToken(id) },
@@ -38,7 +48,15 @@ async function action(path, body) {
   showHeaders(path, res);
   // A chosen failure applies to one annotation: show the select as used up.
   $('fail-mode').value = '';
-  return { id, res, data: await res.json() };
+  // The WAF's block is a 403 with an empty body: the shop never saw the request.
+  return { id, res, data: res.status === 403 ? null : await res.json() };
+}
+
+/** Shows `text` then the assessment ID in `out`, and keeps the ID for the tests. */
+function result(out, text, id) {
+  out.innerHTML = '';
+  out.append(text, Object.assign(document.createElement('code'), { className: 'id', textContent: id }));
+  out.dataset.assessment = id;
 }
 
 function showHeaders(path, res) {
@@ -56,20 +74,21 @@ function showHeaders(path, res) {
 
 $('login-form').addEventListener('submit', async (e) => {
   e.preventDefault();
-  const { id, data } = await action('/login', { email: $('email').value, password: $('password').value });
-  const out = $('login-result');
-  out.innerHTML = '';
-  out.append(`${data.message} Assessment ID of this sign-in: `, Object.assign(document.createElement('code'), { className: 'id', textContent: id }));
-  out.dataset.assessment = id;
+  const { id, data } = await action('/login', { email: $('email').value, password: $('password').value }, 'login');
+  result($('login-result'), `${data.message} Assessment ID of this sign-in: `, id);
+});
+
+$('bot-button').addEventListener('click', async () => {
+  const { id, res } = await action('/login', { email: $('email').value, password: 'hunter2' }, 'login', 0.1);
+  result($('bot-result'), res.status === 403
+    ? 'Blocked by the WAF (HTTP 403): the shop never saw this sign-in, so nothing is annotated. Assessment ID: '
+    : `Not blocked (HTTP ${res.status}). Assessment ID: `, id);
 });
 
 $('checkout-button').addEventListener('click', async () => {
-  const { id, data } = await action('/checkout', { item: 'sencha-100g', amount: 12.5, currency: 'EUR' });
+  const { id, data } = await action('/checkout', { item: 'sencha-100g', amount: 12.5, currency: 'EUR' }, 'checkout');
   lastOrder = data.order;
-  const out = $('checkout-result');
-  out.innerHTML = '';
-  out.append(`Order ${data.order} paid. Assessment ID: `, Object.assign(document.createElement('code'), { className: 'id', textContent: id }));
-  out.dataset.assessment = id;
+  result($('checkout-result'), `Order ${data.order} paid. Assessment ID: `, id);
   $('chargeback-button').disabled = false;
 });
 
@@ -86,44 +105,74 @@ $('fail-mode').addEventListener('change', async (e) => {
   await fetch('/demo/api-fail', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: e.target.value }) });
 });
 
-// The live panel: poll the stand-in's record of annotate calls (via the origin).
-let shown = 0;
+// The live panel: one row per assessment ID, from the stand-in's record of
+// the assessments the WAF created and the annotate calls (via the origin).
+const rows = new Map(); // assessment ID -> its <tr>
+const seen = { assessments: 0, calls: 0 };
+
 async function poll() {
   try {
-    const res = await fetch(`/demo/api-calls?since=${shown}`, { cache: 'no-store' });
-    const calls = await res.json();
-    const tbody = $('calls').tBodies[0];
-    for (const call of calls) {
-      if (shown === 0) tbody.innerHTML = '';
-      shown += 1;
-      tbody.prepend(row(call));
-    }
+    // Assessments first: an annotation is always for an assessment made before it.
+    for (const a of await fetchNew('/demo/assessments', 'assessments')) showAssessment(a);
+    for (const call of await fetchNew('/demo/api-calls', 'calls')) showCall(call);
   } catch { /* the stack is restarting; try again */ }
   setTimeout(poll, 600);
 }
 
-function row(call) {
+async function fetchNew(path, kind) {
+  const res = await fetch(`${path}?since=${seen[kind]}`, { cache: 'no-store' });
+  const items = await res.json();
+  seen[kind] += items.length;
+  return items;
+}
+
+function rowFor(id, at) {
+  if (rows.has(id)) return rows.get(id);
+  const tbody = $('calls').tBodies[0];
+  if (!rows.size) tbody.innerHTML = '';
+  const tr = document.createElement('tr');
+  tr.dataset.assessment = id;
+  for (const cls of ['time', 'id', 'action', 'score', 'policy', 'annotations']) {
+    tr.append(Object.assign(document.createElement('td'), { className: cls, textContent: '—' }));
+  }
+  tr.querySelector('.time').textContent = new Date(at).toLocaleTimeString();
+  tr.querySelector('.id').textContent = id;
+  tr.querySelector('.policy').textContent = 'not assessed';
+  tr.querySelector('.annotations').textContent = 'none yet';
+  tbody.prepend(tr);
+  rows.set(id, tr);
+  return tr;
+}
+
+function showAssessment(a) {
+  const tr = rowFor(a.id, a.at);
+  const blocked = a.actions.some((x) => x.block);
+  tr.dataset.policy = blocked ? 'block' : 'allow';
+  tr.querySelector('.action').textContent = a.action || '—';
+  tr.querySelector('.score').textContent = a.score.toFixed(1);
+  const policy = tr.querySelector('.policy');
+  policy.textContent = blocked ? 'block (403)' : 'allow';
+  policy.title = a.policy ? `policy ${a.policy}` : 'no policy matched';
+  policy.className = `policy policy-${tr.dataset.policy}`;
+  if (blocked) tr.querySelector('.annotations').textContent = 'none: blocked, the shop never saw the request';
+}
+
+function showCall(call) {
   let body = {};
   try { body = JSON.parse(call.body); } catch { /* shown raw below */ }
-  const tr = document.createElement('tr');
-  tr.dataset.assessment = call.assessment;
-  tr.dataset.status = call.status;
-  const cell = (text, cls) => {
-    const td = document.createElement('td');
-    td.textContent = text;
-    if (cls) td.className = cls;
-    tr.append(td);
-  };
-  cell(new Date(call.at).toLocaleTimeString());
-  cell(call.assessment);
-  cell(body.annotation ?? '—', `label label-${body.annotation ?? 'none'}`);
-  cell((body.reasons ?? []).join(', ') || '—', 'reasons');
-  cell(call.body, 'body');
+  const cell = rowFor(call.assessment, call.at).querySelector('.annotations');
+  if (!cell.querySelector('.call')) cell.textContent = '';
+  const div = Object.assign(document.createElement('div'), { className: 'call' });
+  div.dataset.status = call.status;
+  const part = (text, cls) => div.append(Object.assign(document.createElement('span'), { className: cls, textContent: text }), ' ');
+  part(body.annotation ?? '—', `label label-${body.annotation ?? 'none'}`);
+  part((body.reasons ?? []).join(', ') || '—', 'reasons');
+  part(call.body, 'body');
   const retry = [408, 429, 500, 502, 503, 504].includes(call.status);
   const answer = call.status === 200 ? '200 accepted'
     : `${call.status} ${call.response?.error?.status ?? ''}${retry ? ' (worker retries)' : ' (final)'}`;
-  cell(answer, `status ${call.status === 200 ? 'status-ok' : retry ? 'status-retry' : 'status-final'}`);
-  return tr;
+  part(answer, `status ${call.status === 200 ? 'status-ok' : retry ? 'status-retry' : 'status-final'}`);
+  cell.append(div);
 }
 
 poll();

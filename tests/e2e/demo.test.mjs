@@ -1,7 +1,9 @@
 // The whole loop as a person sees it: headless Chromium drives the demo shop
-// through the worker in workerd, and the page's live panel must show each
-// annotation arrive at the Google stand-in. Saves a screenshot to
-// tests/artifacts/demo.png.
+// through the worker and the reCAPTCHA WAF worker in workerd, and the page's
+// live panel must show, for each assessment ID, the assessment the WAF made
+// beside the annotation that went back for it (none for a blocked request).
+// Saves a screenshot to tests/artifacts/demo.png (and demo.jpg, which is
+// docs/demo.jpg when copied there).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,19 +43,31 @@ after(async () => {
   await demo?.stop();
 });
 
-/** Statuses of the panel's rows for one assessment, oldest first, once `count` are shown. */
+/** The annotate calls the panel shows for one assessment, oldest first, once `count` are shown. */
 async function panelRows(id, count) {
   await page.waitForFunction(
-    ([a, n]) => document.querySelectorAll(`#calls tr[data-assessment="${a}"]`).length >= n,
+    ([a, n]) => document.querySelectorAll(`#calls tr[data-assessment="${a}"] .call`).length >= n,
     [id, count],
     { timeout: 20_000 },
   );
-  return page.$$eval(`#calls tr[data-assessment="${id}"]`, (rows) => rows.reverse().map((r) => ({
-    status: Number(r.dataset.status),
-    label: r.querySelector('.label').textContent,
-    reasons: r.querySelector('.reasons').textContent,
-    body: r.querySelector('.body').textContent,
+  return page.$$eval(`#calls tr[data-assessment="${id}"] .call`, (calls) => calls.map((c) => ({
+    status: Number(c.dataset.status),
+    label: c.querySelector('.label').textContent,
+    reasons: c.querySelector('.reasons').textContent,
+    body: c.querySelector('.body').textContent,
   })));
+}
+
+/** The panel's assessment cells for one ID, once the WAF's assessment is shown. */
+async function assessmentCells(id) {
+  const row = `#calls tr[data-assessment="${id}"]`;
+  await page.waitForFunction((r) => document.querySelector(r)?.dataset.policy, row, { timeout: 20_000 });
+  return page.$eval(row, (tr) => ({
+    policy: tr.dataset.policy,
+    action: tr.querySelector('.action').textContent,
+    score: tr.querySelector('.score').textContent,
+    annotations: tr.querySelector('.annotations').textContent,
+  }));
 }
 
 async function signIn(password) {
@@ -76,17 +90,36 @@ test('the page plays the WAF script: a session cookie and a 16-character ID', as
   assert.ok(decodeURIComponent(session.value).endsWith(`:U=${id}`));
 });
 
-test('a wrong password shows FRAUDULENT / INCORRECT_PASSWORD, then the right one LEGITIMATE / CORRECT_PASSWORD', async () => {
+test('a wrong password: the WAF\'s assessment (login, 0.9, allow) beside FRAUDULENT / INCORRECT_PASSWORD for the same ID; then the right one LEGITIMATE', async () => {
   const wrong = await signIn('hunter2');
   const [fraud] = await panelRows(wrong, 1);
   assert.deepEqual([fraud.status, fraud.label, fraud.reasons], [200, 'FRAUDULENT', 'INCORRECT_PASSWORD']);
   assert.equal(fraud.body, '{"annotation":"FRAUDULENT","reasons":["INCORRECT_PASSWORD"]}');
+  const cells = await assessmentCells(wrong);
+  assert.deepEqual([cells.policy, cells.action, cells.score], ['allow', 'login', '0.9']);
+  // The stand-in is in strict-loop mode: the annotation was accepted because the WAF created this assessment.
+  assert.deepEqual(demo.api.assessments.filter((a) => a.id === wrong).map((a) => a.siteKey), ['action-site-key']);
 
   const right = await signIn('correct horse');
   assert.notEqual(right, wrong);
   const [legit] = await panelRows(right, 1);
   assert.deepEqual([legit.status, legit.label, legit.reasons], [200, 'LEGITIMATE', 'CORRECT_PASSWORD']);
   assert.equal(await page.getAttribute('#outcome-verdict', 'data-leaked'), 'false');
+});
+
+test('a bot\'s sign-in is blocked by the WAF: the panel shows its assessment as blocked, with no annotation', async () => {
+  const before = demo.origin.received.length;
+  await page.click('#bot-button');
+  await page.waitForFunction(() => document.querySelector('#bot-result').dataset.assessment);
+  const id = await page.getAttribute('#bot-result', 'data-assessment');
+  assert.match(await page.textContent('#bot-result'), /Blocked by the WAF \(HTTP 403\)/);
+  const cells = await assessmentCells(id);
+  assert.deepEqual([cells.policy, cells.action, cells.score], ['block', 'login', '0.1']);
+  assert.match(cells.annotations, /none: blocked/);
+  await page.waitForTimeout(1500); // several polls of the panel
+  assert.equal(await page.$$eval(`#calls tr[data-assessment="${id}"] .call`, (c) => c.length), 0);
+  assert.deepEqual(demo.api.callsFor(id), []);
+  assert.ok(!demo.origin.received.slice(before).some((t) => t.startsWith('/login')), 'the shop saw the blocked sign-in');
 });
 
 test('with the API failing 503, the panel shows the retries and then the delivery', async () => {
