@@ -182,7 +182,8 @@ function dripSuccess(res, call, record, { everyMs, bytes }) {
 
 const PATH = /^\/v1\/projects\/([^/]+)\/assessments\/([^/]+):annotate$/;
 
-export function createGoogleApi({ project = 'demo-project', key = 'demo-key', log = () => {}, strictLoop = false, policies } = {}) {
+/** oauth: a createOAuth (google-oauth.mjs) serving `tokenPath` and checking bearer tokens. */
+export function createGoogleApi({ project = 'demo-project', key = 'demo-key', log = () => {}, oauth, tokenPath = '/token', strictLoop = false, policies } = {}) {
   const calls = [];
   let failures = []; // { status, retryAfter, body, message, errorStatus, location } or { hang: true }, one per next call
   let drip = null; // { everyMs, bytes }: dripSuccesses' pace
@@ -259,6 +260,7 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
       return send(404, errorBody(404, 'unknown control endpoint'));
     }
 
+    if (oauth && url.pathname === tokenPath) return oauth.handleToken(req, res, text);
     const waf = assessments.serve(req.method, url, text, req.headers['content-type'], key);
     if (waf) return send(waf[0], waf[0] === 200 ? waf[1] : errorBody(...waf));
 
@@ -289,8 +291,14 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
 
     if (!m) return fail(404, `The requested URL ${url.pathname} was not found on this server.`);
     if (req.method !== 'POST') return fail(404, `Method ${req.method} not allowed for ${url.pathname}`);
-    if (!url.searchParams.has('key')) return fail(403, 'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.');
-    if (!call.keyValid) return fail(400, 'API key not valid. Please pass a valid API key.');
+    // Google takes a bearer token instead of a key: a wrong one is a 401.
+    call.credential = url.searchParams.has('key') ? 'key' : req.headers.authorization !== undefined ? 'bearer' : null;
+    if (call.credential === 'bearer') {
+      const why = oauth ? oauth.checkBearer(req.headers.authorization) : 'Bearer tokens are not accepted by this stand-in.';
+      if (why) return fail(401, why, { 'www-authenticate': 'Bearer realm="https://accounts.google.com/"' }, 'UNAUTHENTICATED');
+    }
+    if (call.credential === null) return fail(403, 'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.');
+    if (call.credential === 'key' && !call.keyValid) return fail(400, 'API key not valid. Please pass a valid API key.');
     if (call.project !== project) return fail(403, `Permission denied on resource project ${call.project}.`);
     if (!/^[A-Za-z0-9]{16}$/.test(call.assessment)) return fail(404, 'Assessment not found.');
     if (!/^application\/json(\s*;\s*charset=utf-8)?$/i.test(call.contentType ?? '')) {

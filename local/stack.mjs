@@ -5,6 +5,7 @@
 // differ only in the options they pass.
 
 import { createGoogleApi } from './google-api.mjs';
+import { createOAuth } from './google-oauth.mjs';
 import { createOrigin } from './origin.mjs';
 import { wafChain } from './waf.mjs';
 import { eventText, parseEvent, startWorker } from './worker.mjs';
@@ -40,14 +41,18 @@ async function listen(server, port, what) {
  *   waf: { vars, policies }: the chained stack (local/waf.mjs), the worker
  *     in front of the WAF worker; the stand-in is in strict-loop mode.
  *   onApiCall(call), onWorkerEvent(text): the traffic, live.
- * Returns { api, origin, worker, url, originUrl, apiUrl, responses, fetch(),
+ *   serviceAccount: { account (google-oauth.mjs newServiceAccount), mode,
+ *     expiresIn }: the worker signs with it instead of a key; the stand-in
+ *     serves the token endpoint (`oauth` in the result).
+ * Returns { api, oauth, origin, worker, url, originUrl, apiUrl, responses, fetch(),
  * mark(), stop() }.
  */
 export async function startStack({
   project, key, ports = {}, vars = {}, secrets, adminToken, www, originOptions = {},
-  originDown = false, apiDown = false, config, extraWorkers, onApiCall, onWorkerEvent, waf,
+  originDown = false, apiDown = false, config, extraWorkers, onApiCall, onWorkerEvent, serviceAccount, waf,
 }) {
-  const api = createGoogleApi({ project, key, log: onApiCall, strictLoop: Boolean(waf), policies: waf?.policies });
+  const oauth = serviceAccount && createOAuth(serviceAccount);
+  const api = createGoogleApi({ project, key, log: onApiCall, oauth, strictLoop: Boolean(waf), policies: waf?.policies });
   const origin = createOrigin({ ...originOptions, ...(www ? { www, standIn: api } : {}) });
   const apiPort = await listen(api, ports.api ?? 0, 'api');
   const originPort = await listen(origin, ports.origin ?? 0, 'origin');
@@ -55,10 +60,23 @@ export async function startStack({
   if (apiDown) await api.close();
   const originUrl = `http://127.0.0.1:${originPort}`;
   const apiUrl = `http://127.0.0.1:${apiPort}`;
+  // With a service account the worker signs its calls and carries no key.
+  let credential = secrets ?? { RECAPTCHA_API_KEY: key };
+  if (oauth) {
+    oauth.tokenUri = `${apiUrl}/token`;
+    oauth.apiAudience = `${apiUrl}/`;
+    credential = secrets ?? {};
+    vars = {
+      GOOGLE_SERVICE_ACCOUNT_KEY: serviceAccount.account.keyFileText,
+      GOOGLE_TOKEN_URI: oauth.tokenUri,
+      ...(serviceAccount.mode ? { GOOGLE_AUTH_MODE: serviceAccount.mode } : {}),
+      ...vars,
+    };
+  }
   const worker = await startWorker({
     port: ports.worker || undefined,
     vars: { RECAPTCHA_PROJECT_ID: project, RECAPTCHA_API_BASE: apiUrl, ORIGIN_URL: originUrl, ...vars },
-    secrets: { ...(secrets ?? { RECAPTCHA_API_KEY: key }), ...(adminToken ? { ADMIN_TOKEN: adminToken } : {}) },
+    secrets: { ...credential, ...(adminToken ? { ADMIN_TOKEN: adminToken } : {}) },
     ...(waf ? merged(wafChain({ project, key, apiUrl, vars: waf.vars }), config, extraWorkers) : { config, extraWorkers }),
     onLine: onWorkerEvent && ((line) => {
       const text = eventText(line);
@@ -69,6 +87,7 @@ export async function startStack({
   const responses = [];
   return {
     api,
+    oauth,
     origin,
     worker,
     url: `${worker.url}/`,

@@ -66,6 +66,8 @@ test('a 401 drops the token, re-authenticates once, then delivers', async () => 
   const calls = direct.api.callsFor(id);
   assert.deepEqual(calls.map((c) => c.status), [401, 200]);
   assert.equal(direct.oauth.exchanges.length, 2);
+  // The log line follows the call the stand-in has already counted.
+  assert.ok(await until(() => annotationLines(direct, id).length > 0, 5_000), 'the annotation is logged');
   assert.equal(annotationLines(direct, id)[0].attempts, 1, 'the re-authentication is part of the attempt');
 });
 
