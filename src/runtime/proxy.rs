@@ -9,10 +9,11 @@
 //! and rebuild the response, which cost more CPU per request than everything
 //! else the worker does (measured in BENCHMARKS.md).
 
-use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{js_sys, web_sys, Context, Env};
 
+use super::bindings::when_settled;
 use super::exchange::Exchange;
 use super::responses::{or_internal_error, origin_unreachable, plain_text, resolved};
 use crate::config::Config;
@@ -32,14 +33,29 @@ pub fn handle(
         Ok(pending) => pending,
         Err(e) => return resolved(origin_unreachable(e)),
     };
-    // One function for both outcomes (a fetch fulfils only with a Response),
-    // so what it captured is freed once the fetch settles, whichever way.
-    let settled = Closure::once_into_js(move |settled: JsValue| {
+    when_settled(&pending, AwaitingOrigin { exchange })
+}
+
+/// The response and annotation phases, waiting for the origin's answer.
+/// A JS object owns it rather than a Rust closure: wasm-bindgen keeps a
+/// closure handed to `then` in its table until the closure is called, so a
+/// fetch that never settles (the client went away and the runtime cancelled
+/// the request) kept its exchange for the isolate's life. A JS object is
+/// collected with the promise, and its finalizer frees the exchange.
+#[wasm_bindgen]
+pub struct AwaitingOrigin {
+    exchange: Exchange,
+}
+
+#[wasm_bindgen]
+impl AwaitingOrigin {
+    /// The fetch settled: a `Response`, or why there is none (a fetch
+    /// fulfils only with a Response).
+    pub fn settle(self, settled: JsValue) -> Result<JsValue, JsValue> {
         let response = match settled.dyn_into::<web_sys::Response>() {
-            Ok(upstream) => or_internal_error(exchange.respond(upstream)),
+            Ok(upstream) => or_internal_error(self.exchange.respond(upstream)),
             Err(error) => origin_unreachable(error),
         };
         response.map(JsValue::from).map_err(JsValue::from)
-    });
-    pending.then_either(&settled, &settled)
+    }
 }

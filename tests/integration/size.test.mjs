@@ -12,7 +12,7 @@ import { ROOT } from '../../local/worker.mjs';
 
 const BUDGET = {
   'build/index_bg.wasm': { raw: 370_000, gzip: 156_000 },
-  'build/index.js': { raw: 26_200, gzip: 6_800 },
+  'build/index.js': { raw: 26_900, gzip: 6_950 },
 };
 
 for (const [file, budget] of Object.entries(BUDGET)) {
