@@ -58,6 +58,17 @@ pub enum Mode {
     Queue,
 }
 
+/// Where the worker passed a request on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Hop {
+    /// Straight to the origin (the global `fetch`).
+    #[serde(rename = "origin")]
+    Origin,
+    /// To the Worker bound as `UPSTREAM` (which fetches the origin itself).
+    #[serde(rename = "UPSTREAM")]
+    Upstream,
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -167,8 +178,9 @@ pub enum Event {
         errors: Vec<String>,
         annotate_enabled: bool,
     },
-    /// The origin could not be reached; the client got a 502.
-    OriginUnreachable { error: String },
+    /// The origin, or the Worker bound as `UPSTREAM`, gave no response (the
+    /// fetch failed or that Worker threw); the client got a 502.
+    OriginUnreachable { via: Hop, error: String },
     /// The origin answered with a status no response can carry; the client got a 502.
     OriginInvalidStatus { status: u16 },
     /// A runtime call failed inside the worker itself; the client got a 500.
@@ -282,5 +294,21 @@ mod tests {
         assert!(line.contains(r#""event":"outcome_rejected""#));
         assert!(line.contains("unknown label"));
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn an_unreachable_origin_names_the_hop_that_gave_no_response() {
+        let line = |via| {
+            Event::OriginUnreachable {
+                via,
+                error: "Network connection lost.".into(),
+            }
+            .to_line()
+        };
+        assert_eq!(
+            line(Hop::Upstream),
+            r#"{"level":"error","event":"origin_unreachable","via":"UPSTREAM","error":"Network connection lost."}"#
+        );
+        assert!(line(Hop::Origin).contains(r#""via":"origin""#));
     }
 }

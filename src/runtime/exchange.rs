@@ -19,7 +19,7 @@ use crate::config::{Config, Origin, Upstream, UPSTREAM};
 use crate::dedup::AnnotationKey;
 use crate::delivery::Delivery;
 use crate::envelope::Envelope;
-use crate::log::{DeliveryResult, Event};
+use crate::log::{DeliveryResult, Event, Hop};
 use crate::outcome;
 use crate::relay::is_relayable_status;
 use crate::token_sources::{self, Extraction};
@@ -72,6 +72,14 @@ impl Exchange {
             upstream,
             env,
             ctx,
+        }
+    }
+
+    /// Where the request is passed on.
+    pub fn hop(&self) -> Hop {
+        match self.upstream {
+            Some(_) => Hop::Upstream,
+            None => Hop::Origin,
         }
     }
 

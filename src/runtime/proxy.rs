@@ -31,7 +31,7 @@ pub fn handle(
     };
     let pending = match exchange.forward(req, &url) {
         Ok(pending) => pending,
-        Err(e) => return resolved(origin_unreachable(e)),
+        Err(e) => return resolved(origin_unreachable(exchange.hop(), e)),
     };
     when_settled(&pending, AwaitingOrigin { exchange })
 }
@@ -54,7 +54,7 @@ impl AwaitingOrigin {
     pub fn settle(self, settled: JsValue) -> Result<JsValue, JsValue> {
         let response = match settled.dyn_into::<web_sys::Response>() {
             Ok(upstream) => or_internal_error(self.exchange.respond(upstream)),
-            Err(error) => origin_unreachable(error),
+            Err(error) => origin_unreachable(self.exchange.hop(), error),
         };
         response.map(JsValue::from).map_err(JsValue::from)
     }

@@ -6,7 +6,7 @@ use worker::{js_sys, web_sys, Result};
 
 use super::bindings::{self, header_delete};
 use super::logger;
-use crate::log::Event;
+use crate::log::{Event, Hop};
 
 /// A response the worker made itself, as the handler's promise. Should even
 /// that throw, the promise rejects and the runtime answers 500.
@@ -28,8 +28,9 @@ pub fn or_internal_error(resp: Result<web_sys::Response>) -> Result<web_sys::Res
     })
 }
 
-pub fn origin_unreachable(error: JsValue) -> Result<web_sys::Response> {
+pub fn origin_unreachable(via: Hop, error: JsValue) -> Result<web_sys::Response> {
     logger::emit(&Event::OriginUnreachable {
+        via,
         error: worker::Error::from(error).to_string(),
     });
     plain_text(502, "Bad gateway: origin unreachable\n")

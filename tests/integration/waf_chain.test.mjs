@@ -133,6 +133,10 @@ test('a session cookie with a raw `:U=` is cut there by the WAF, as by Google\'s
   assert.notEqual(cut[0].id, id);
 });
 
+// Under wrangler dev, the dev middleware around the WAF worker turns its
+// exception into a 500 response, which this worker relays; where the
+// exception itself reaches this worker, it answers 502 and logs
+// origin_unreachable with "via":"UPSTREAM".
 test('the WAF worker throws (its fetch to the origin is reset): the client gets its 500 or a 502, nothing is annotated', async () => {
   const id = newId();
   const res = await s.fetch(respondWith('FRAUDULENT', '&reset=before'), { headers: actionToken(id) });
