@@ -1,5 +1,5 @@
 //! Which part of the worker answers a request: the batch endpoint, a refusal
-//! under its reserved path, or the proxy.
+//! (under its reserved path, or carrying its token), or the proxy.
 
 use percent_encoding::percent_decode_str;
 
@@ -10,21 +10,27 @@ use crate::config::Config;
 pub enum Route<'a> {
     /// The batch endpoint, at exactly its path.
     Batch(&'a Admin),
-    /// Near its path (another case, a trailing slash, below it): 404. Such
-    /// a request may carry the admin token, so it never reaches the origin.
+    /// Near its path (another case, a trailing slash, below it), or
+    /// anywhere with the admin token: 404. Such a request may carry the
+    /// token, so it never reaches the origin.
     NotFound,
     /// Under the path of an endpoint whose configuration is invalid: 503.
     Disabled,
     Proxy,
 }
 
-pub fn route<'a>(config: &'a Config, path: &str) -> Route<'a> {
-    let Some(reserved) = &config.reserved_path else {
+/// `authorization` is the request's `Authorization` header. The token check
+/// covers what a path check cannot: a job posting to a misspelt path, or to
+/// the path it meant when `ADMIN_PATH` is invalid and the default is reserved.
+pub fn route<'a>(config: &'a Config, path: &str, authorization: Option<&str>) -> Route<'a> {
+    let Some(reserved) = &config.reserved else {
         return Route::Proxy;
     };
     match &config.admin {
         Some(admin) if path == admin.path => Route::Batch(admin),
-        _ if !is_under(path, reserved) => Route::Proxy,
+        _ if !is_under(path, &reserved.path) && !reserved.authorized(authorization) => {
+            Route::Proxy
+        }
         Some(_) => Route::NotFound,
         None => Route::Disabled,
     }
@@ -58,7 +64,7 @@ mod tests {
     #[test]
     fn only_the_exact_admin_path_is_the_batch_endpoint_and_its_near_misses_are_404() {
         let c = config(Some("0123456789abcdef-admin"));
-        assert!(matches!(route(&c, DEFAULT_ADMIN_PATH), Route::Batch(_)));
+        assert!(matches!(route(&c, DEFAULT_ADMIN_PATH, None), Route::Batch(_)));
         for near in [
             "/.well-known/recaptcha-annotations/",
             "/.well-known/recaptcha-annotations/x",
@@ -66,21 +72,34 @@ mod tests {
             "/.well-known/recaptcha%2Dannotations",
             "/.well-known/recaptcha-annotationsX",
         ] {
-            assert_eq!(route(&c, near), Route::NotFound, "{near}");
+            assert_eq!(route(&c, near, None), Route::NotFound, "{near}");
         }
-        assert_eq!(route(&c, "/.well-known/other"), Route::Proxy);
-        assert_eq!(route(&c, "/login"), Route::Proxy);
+        assert_eq!(route(&c, "/.well-known/other", None), Route::Proxy);
+        assert_eq!(route(&c, "/login", None), Route::Proxy);
     }
 
     #[test]
     fn an_invalid_admin_token_disables_the_path_instead_of_proxying_it() {
         let c = config(Some("0123456789abcdef\n"));
-        assert_eq!(route(&c, DEFAULT_ADMIN_PATH), Route::Disabled);
-        assert_eq!(route(&c, "/"), Route::Proxy);
+        assert_eq!(route(&c, DEFAULT_ADMIN_PATH, None), Route::Disabled);
+        assert_eq!(route(&c, "/", None), Route::Proxy);
+    }
+
+    #[test]
+    fn a_request_carrying_the_admin_token_is_never_proxied_whatever_its_path() {
+        let token = "0123456789abcdef-admin";
+        for c in [config(Some(token)), config(Some("0123456789abcdef-admin\n"))] {
+            for auth in [format!("Bearer {token}"), format!("bearer  {token}\n")] {
+                let to = route(&c, "/ops/annotations", Some(&auth));
+                assert!(matches!(to, Route::NotFound | Route::Disabled), "{to:?}");
+            }
+            assert_eq!(route(&c, "/login", Some("Bearer 0123456789abcdef-admiN")), Route::Proxy);
+            assert_eq!(route(&c, "/login", Some(token)), Route::Proxy);
+        }
     }
 
     #[test]
     fn without_an_admin_token_everything_is_proxied() {
-        assert_eq!(route(&config(None), DEFAULT_ADMIN_PATH), Route::Proxy);
+        assert_eq!(route(&config(None), DEFAULT_ADMIN_PATH, Some("Bearer x")), Route::Proxy);
     }
 }

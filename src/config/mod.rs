@@ -69,9 +69,10 @@ pub struct Config {
     pub api: Result<ApiTarget, Vec<ConfigError>>,
     /// The batch endpoint; `None` without a valid `ADMIN_TOKEN`.
     pub admin: Option<Admin>,
-    /// With `ADMIN_TOKEN` set, valid or not, requests under this path never
-    /// reach the origin: they may carry the admin token.
-    pub reserved_path: Option<String>,
+    /// With `ADMIN_TOKEN` set, valid or not: what never reaches the origin,
+    /// a request under this path (the default when `ADMIN_PATH` is invalid)
+    /// or one that carries this token, whatever its path.
+    pub reserved: Option<Admin>,
     /// Retries within `waitUntil` for direct mode (and the batch endpoint's
     /// and the queue's direct fallback).
     pub direct: RetryPolicy,
@@ -186,10 +187,13 @@ impl Config {
             TokenSources::default()
         });
 
-        let reserved_path = get(ADMIN_TOKEN).map(|_| {
-            get(ADMIN_PATH)
+        let reserved = get(ADMIN_TOKEN).map(|token| {
+            let path = get(ADMIN_PATH)
                 .filter(|p| admin_path_ok(p))
-                .unwrap_or_else(|| DEFAULT_ADMIN_PATH.to_owned())
+                .unwrap_or_else(|| DEFAULT_ADMIN_PATH.to_owned());
+            // Trimmed: a job sends the token without the newline a pasted
+            // secret may end with.
+            Admin::new(path, token.trim().to_owned())
         });
         let admin = admin(&get).unwrap_or_else(|e| {
             problems.push(e);
@@ -220,7 +224,7 @@ impl Config {
             assessment_id_header,
             api,
             admin,
-            reserved_path,
+            reserved,
             direct: RetryPolicy::default(),
             queue,
             dead_letter_queue: get(DEAD_LETTER_QUEUE)
@@ -596,17 +600,19 @@ mod tests {
 
     #[test]
     fn an_admin_token_reserves_the_admin_path_even_when_invalid() {
-        assert_eq!(parse(GOOD).reserved_path, None);
+        assert_eq!(parse(GOOD).reserved, None);
         let c = parse(&[GOOD[0], GOOD[1], (ADMIN_TOKEN, "0123456789abcdef\n")]);
         assert_eq!(c.admin, None);
-        assert_eq!(c.reserved_path.as_deref(), Some(DEFAULT_ADMIN_PATH));
+        let reserved = c.reserved.unwrap();
+        assert_eq!(reserved.path, DEFAULT_ADMIN_PATH);
+        assert!(reserved.authorized(Some("Bearer 0123456789abcdef")));
         let c = parse(&[
             GOOD[0],
             GOOD[1],
             (ADMIN_TOKEN, "0123456789abcdef-x"),
             (ADMIN_PATH, "/ops"),
         ]);
-        assert_eq!(c.reserved_path.as_deref(), Some("/ops"));
+        assert_eq!(c.reserved.unwrap().path, "/ops");
     }
 
     #[test]

@@ -40,9 +40,13 @@ fn start() {
 pub fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> js_sys::Promise {
     let config = env_config::get(&env);
     let ctx = Context::new(ctx);
-    // The URL is copied into wasm only when a path is reserved at all.
-    let to = match config.reserved_path {
-        Some(_) => route(config, request_path(&req.url())),
+    // The URL and `Authorization` are copied into wasm only when the batch
+    // endpoint's path and token are reserved at all.
+    let to = match config.reserved {
+        Some(_) => {
+            let authorization = req.headers().get("authorization").ok().flatten();
+            route(config, request_path(&req.url()), authorization.as_deref())
+        }
         None => Route::Proxy,
     };
     match to {

@@ -125,10 +125,10 @@ function originRequests(stack) {
   return seen;
 }
 
-test('near misses of the batch path get 404 from the worker: neither they nor the admin token reach the origin', async () => {
+test('near misses of the batch path, and any path with the admin token, get 404 from the worker: neither they nor the token reach the origin', async () => {
   const seen = originRequests(s);
   const body = JSON.stringify([{ assessment: newId(), annotation: 'LEGITIMATE' }]);
-  const targets = [`${PATH}/`, '/.well-known/Recaptcha-Annotations', `${PATH}/x`, '/.well-known/recaptcha%2Dannotations'];
+  const targets = [`${PATH}/`, '/.well-known/Recaptcha-Annotations', `${PATH}/x`, '/.well-known/recaptcha%2Dannotations', '/ops/annotations', '/'];
   const answers = [];
   for (const target of targets) {
     answers.push(await s.fetch(target, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` } }));
@@ -152,6 +152,25 @@ test('an ADMIN_TOKEN with a trailing newline is invalid: config_invalid names it
     assert.ok(config.errors.some((e) => e.startsWith('ADMIN_TOKEN:')), config.errors);
     assert.deepEqual(seen, []);
     for (const line of t.worker.logs) assert.ok(!line.includes(ADMIN_TOKEN), `admin token in log: ${line}`);
+  } finally {
+    await t.stop();
+  }
+});
+
+test('an invalid ADMIN_PATH disables the endpoint; a job posting its token to the path it meant gets 503 and the token never reaches the origin', async () => {
+  const t = await startStack({ vars: { ADMIN_PATH: 'ops/annotations' }, secrets: { RECAPTCHA_API_KEY: API_KEY, ADMIN_TOKEN } });
+  try {
+    const seen = originRequests(t);
+    const m = t.mark();
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` };
+    const res = await t.fetch('/ops/annotations', { method: 'POST', body: '[]', headers });
+    assert.equal(res.status, 503);
+    const config = await m.waitFor('config_invalid');
+    assert.ok(config.errors.some((e) => e.startsWith('ADMIN_PATH:')), config.errors);
+    assert.deepEqual(seen, []);
+    // Another bearer token is the origin's business.
+    await t.fetch('/ops/annotations', { headers: { authorization: 'Bearer someone-else' } });
+    assert.deepEqual(seen, [['GET', '/ops/annotations', 'Bearer someone-else']]);
   } finally {
     await t.stop();
   }
