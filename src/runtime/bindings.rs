@@ -14,10 +14,10 @@ use crate::config::Config;
 use crate::relay::fold_header_name;
 
 #[wasm_bindgen(inline_js = "
-export function headerAliases(headers, folded) {
+export function headerAliases(headers, folded, every) {
   let found;
   for (const name of headers.keys()) {
-    if (name.includes('_') && folded.includes(name.replaceAll('_', '-'))) (found ??= []).push(name);
+    if ((every || name.includes('_')) && folded.includes(name.replaceAll('_', '-'))) (found ??= []).push(name);
   }
   return found;
 }
@@ -26,14 +26,18 @@ export function whenSettled(pending, next) {
   return pending.then(settle, settle);
 }")]
 extern "C" {
-    /// The names in `headers` that contain `_` and, with `_` read as `-`,
-    /// are one of `folded` (lower case): CGI-style servers (PHP-FPM, uWSGI,
-    /// older gunicorn) read `X_Recaptcha_Outcome` as `X-Recaptcha-Outcome`.
+    /// The names in `headers` that, with `_` read as `-`, are one of
+    /// `folded` (lower case): CGI-style servers (PHP-FPM, uWSGI, older
+    /// gunicorn) read `X_Recaptcha_Outcome` as `X-Recaptcha-Outcome`. Only
+    /// names with a `_` unless `every`: the exact spelling of a configured
+    /// name is deleted by name, which covers its all-`-` spelling unless
+    /// the configured name itself has a `_`.
     /// One call that walks the names in JS, not one crossing per name.
     #[wasm_bindgen(js_name = headerAliases)]
     pub fn header_aliases(
         headers: &web_sys::Headers,
         folded: &js_sys::Array,
+        every: bool,
     ) -> Option<js_sys::Array>;
 
     /// `pending.then(settle, settle)` with a JS arrow that calls
@@ -187,6 +191,9 @@ pub struct Names {
     /// The names only the worker or the origin may send to the origin,
     /// folded (lower case, `-` for `_`), for [`header_aliases`].
     pub protected_folded: js_sys::Array,
+    /// Whether a configured protected name has a `_`, so that its all-`-`
+    /// spelling is not one that deleting it by name removes.
+    pub protected_has_underscore: bool,
 }
 
 thread_local! {
@@ -206,6 +213,9 @@ pub fn names(config: &Config) -> &'static Names {
                     .protected_request_headers()
                     .map(|name| JsValue::from(fold_header_name(name)))
                     .collect(),
+                protected_has_underscore: config
+                    .protected_request_headers()
+                    .any(|name| name.contains('_')),
             }))
         })
     })

@@ -151,11 +151,17 @@ impl Exchange {
     /// control header to remove, or an assessment ID to add.
     fn needs_edit(&self, incoming: &web_sys::Headers) -> std::result::Result<bool, JsValue> {
         Ok(header_has(incoming, &self.names.outcome)?
-            || header_aliases(incoming, &self.names.protected_folded).is_some()
+            || self.aliases(incoming).is_some()
             || match &self.names.assessment_id {
                 Some(name) => self.extraction.id().is_some() || header_has(incoming, name)?,
                 None => false,
             })
+    }
+
+    /// The names in `headers` a CGI-style origin reads as a protected one.
+    fn aliases(&self, headers: &web_sys::Headers) -> Option<js_sys::Array> {
+        let names = self.names;
+        header_aliases(headers, &names.protected_folded, names.protected_has_underscore)
     }
 
     /// Removes what only the origin may say (the outcome header) and what
@@ -163,7 +169,7 @@ impl Exchange {
     /// a CGI-style origin reads as them, then sets the ID.
     fn edit_control_headers(&self, headers: &web_sys::Headers) -> std::result::Result<(), JsValue> {
         header_delete(headers, &self.names.outcome)?;
-        if let Some(aliases) = header_aliases(headers, &self.names.protected_folded) {
+        if let Some(aliases) = self.aliases(headers) {
             for alias in aliases.iter() {
                 headers.delete(&alias.as_string().unwrap_or_default())?;
             }
