@@ -6,7 +6,7 @@
 use super::Outcome;
 use crate::annotation::{Annotation, Label, Reason, DEPRECATED_LABELS};
 use crate::assessment_id::AssessmentId;
-use crate::error::{snippet, OutcomeError};
+use crate::error::{looks_like_token, snippet, OutcomeError};
 
 pub(super) fn parse(value: &str) -> Result<Outcome, OutcomeError> {
     let mut annotation = Annotation::default();
@@ -48,7 +48,10 @@ pub(super) fn parse(value: &str) -> Result<Outcome, OutcomeError> {
                 return Err(OutcomeError::DuplicateParameter("assessment"));
             }
         } else {
-            return Err(OutcomeError::UnknownParameter(snippet(name)));
+            // The whole part decides: a token cut at its `:U=` leaves no
+            // marker in `name`, only the token's body.
+            let shown = if looks_like_token(part) { part } else { name };
+            return Err(OutcomeError::UnknownParameter(snippet(shown)));
         }
     }
     Ok(Outcome {
@@ -85,6 +88,21 @@ mod tests {
 
     fn ok(s: &str) -> Outcome {
         parse_header(s).unwrap_or_else(|e| panic!("{s:?}: {e}"))
+    }
+
+    #[test]
+    fn a_token_in_place_of_a_label_or_parameter_is_never_quoted() {
+        let raw = "03AFcWeA-tokenbody0123456789:U=abcdef0123456789";
+        let encoded = "03AFcWeA-tokenbody0123456789%3AU%3Dabcdef0123456789";
+        for header in [
+            format!("LEGITIMATE; {raw}"),
+            raw.to_owned(),
+            encoded.to_owned(),
+        ] {
+            let e = parse_header(&header).unwrap_err().to_string();
+            assert!(!e.contains("tokenbody"), "{e}");
+            assert!(e.contains("redacted"), "{e}");
+        }
     }
 
     #[test]
