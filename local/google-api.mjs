@@ -21,7 +21,7 @@
 //                       response the client closed before its end records
 //                       `closedEarlyMs`, the time from its headers to the close
 //   hangNext(times)     read the call, then never answer it (recorded with
-//                       status null; `aborted` once the caller gives up)
+//                       status null; `aborted`, at `abortedAt`, once the caller gives up)
 //   failRandomly(ratio, seed, status = 503)
 //                       each later call fails with probability `ratio`, drawn
 //                       in arrival order from a PRNG seeded with `seed`: the
@@ -320,7 +320,7 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
       // Accepted and read, never answered: only the caller's timeout ends it.
       call.hung = true;
       record(null);
-      res.on('close', () => { call.aborted = true; });
+      res.on('close', () => { call.aborted = true; call.abortedAt = Date.now(); });
       return undefined;
     }
     if (failure?.body !== undefined) {

@@ -70,6 +70,7 @@ export function createOAuth({ account, expiresIn = 3600 }) {
   const assertions = []; // every assertion received, to prove none is logged
   const exchanges = []; // { at, status }
   let outageUntil = 0;
+  let delayNextMs = 0;
   const state = { expiresIn };
 
   const oauthError = (res, status, error, description) => {
@@ -88,11 +89,19 @@ export function createOAuth({ account, expiresIn = 3600 }) {
     setExpiresIn(s) { state.expiresIn = s; },
     /** The token endpoint answers 503 for the next `ms`. */
     outageFor(ms) { outageUntil = Date.now() + ms; },
+    /** The next exchange is answered only after `ms` (a slow endpoint). */
+    delayNext(ms) { delayNextMs = ms; },
     /** Google stops accepting `token` (revoked, as after a key deletion). */
     revoke(token) { issued.delete(token); },
 
     /** POST {tokenUri}: the JWT-bearer exchange. */
     handleToken(req, res, text) {
+      if (delayNextMs > 0) {
+        const ms = delayNextMs;
+        delayNextMs = 0;
+        setTimeout(() => oauth.handleToken(req, res, text), ms);
+        return undefined;
+      }
       if (Date.now() < outageUntil) return oauthError(res, 503, 'temporarily_unavailable', 'Injected outage');
       if (req.method !== 'POST') return oauthError(res, 405, 'invalid_request', 'POST only');
       if (!/^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) {

@@ -28,9 +28,7 @@ pub fn route<'a>(config: &'a Config, path: &str, authorization: Option<&str>) ->
     };
     match &config.admin {
         Some(admin) if path == admin.path => Route::Batch(admin),
-        _ if !is_under(path, &reserved.path) && !reserved.authorized(authorization) => {
-            Route::Proxy
-        }
+        _ if !is_under(path, &reserved.path) && !reserved.authorized(authorization) => Route::Proxy,
         Some(_) => Route::NotFound,
         None => Route::Disabled,
     }
@@ -64,7 +62,10 @@ mod tests {
     #[test]
     fn only_the_exact_admin_path_is_the_batch_endpoint_and_its_near_misses_are_404() {
         let c = config(Some("0123456789abcdef-admin"));
-        assert!(matches!(route(&c, DEFAULT_ADMIN_PATH, None), Route::Batch(_)));
+        assert!(matches!(
+            route(&c, DEFAULT_ADMIN_PATH, None),
+            Route::Batch(_)
+        ));
         for near in [
             "/.well-known/recaptcha-annotations/",
             "/.well-known/recaptcha-annotations/x",
@@ -88,18 +89,27 @@ mod tests {
     #[test]
     fn a_request_carrying_the_admin_token_is_never_proxied_whatever_its_path() {
         let token = "0123456789abcdef-admin";
-        for c in [config(Some(token)), config(Some("0123456789abcdef-admin\n"))] {
+        for c in [
+            config(Some(token)),
+            config(Some("0123456789abcdef-admin\n")),
+        ] {
             for auth in [format!("Bearer {token}"), format!("bearer  {token}\n")] {
                 let to = route(&c, "/ops/annotations", Some(&auth));
                 assert!(matches!(to, Route::NotFound | Route::Disabled), "{to:?}");
             }
-            assert_eq!(route(&c, "/login", Some("Bearer 0123456789abcdef-admiN")), Route::Proxy);
+            assert_eq!(
+                route(&c, "/login", Some("Bearer 0123456789abcdef-admiN")),
+                Route::Proxy
+            );
             assert_eq!(route(&c, "/login", Some(token)), Route::Proxy);
         }
     }
 
     #[test]
     fn without_an_admin_token_everything_is_proxied() {
-        assert_eq!(route(&config(None), DEFAULT_ADMIN_PATH, Some("Bearer x")), Route::Proxy);
+        assert_eq!(
+            route(&config(None), DEFAULT_ADMIN_PATH, Some("Bearer x")),
+            Route::Proxy
+        );
     }
 }

@@ -4,10 +4,13 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
 
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use worker::js_sys;
+use worker::{js_sys, Delay};
 use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::clock::now_ms;
@@ -101,14 +104,18 @@ pub fn forget(bearer: &Bearer) {
     });
 }
 
-/// A bearer token: the cached one, the one being fetched, or a new fetch
-/// that every caller until it settles shares (a cold isolate under load
-/// makes one exchange, not one per annotation).
-pub async fn bearer(api: &ApiTarget, timeout_ms: u64) -> Result<Bearer, AuthFailure> {
+/// A bearer token by `deadline_ms`: the cached one, the one being fetched,
+/// or a new fetch that every caller until it settles shares (a cold isolate
+/// under load makes one exchange, not one per annotation).
+pub async fn bearer(api: &ApiTarget, deadline_ms: u64) -> Result<Bearer, AuthFailure> {
     if let Some(bearer) = cached() {
         return Ok(bearer);
     }
     let now = now_ms();
+    let timeout_ms = deadline_ms.saturating_sub(now);
+    if timeout_ms == 0 {
+        return Err(out_of_time());
+    }
     let promise = PENDING.with(|p| {
         let mut p = p.borrow_mut();
         match p.as_ref() {
@@ -125,12 +132,26 @@ pub async fn bearer(api: &ApiTarget, timeout_ms: u64) -> Result<Bearer, AuthFail
             }
         }
     });
-    match JsFuture::from(promise).await {
+    // A caller that joined a fetch started with more time than it has left
+    // stops waiting at its own deadline; the fetch goes on for the others.
+    let settled = JsFuture::from(promise);
+    let deadline = Delay::from(Duration::from_millis(timeout_ms));
+    match select(settled, deadline).await {
         // The one the fetch cached, unless it was dropped since.
-        Ok(token) => {
+        Either::Left((Ok(token), _)) => {
             Ok(cached().unwrap_or_else(|| Bearer::new(&token.as_string().unwrap_or_default())))
         }
-        Err(failure) => Err(from_js(&failure)),
+        Either::Left((Err(failure), _)) => Err(from_js(&failure)),
+        Either::Right(_) => Err(out_of_time()),
+    }
+}
+
+/// No token by the attempt's deadline: a transient failure, retried.
+fn out_of_time() -> AuthFailure {
+    AuthFailure {
+        status: None,
+        error: "no token before the attempt's deadline".into(),
+        key_refused: false,
     }
 }
 

@@ -56,6 +56,7 @@ pub fn deliver_as_promise(
         },
     };
     let request = delivery.request();
+    let deadline_ms = now_ms() + timeout_ms;
     let (pending, post) = start(&request, bearer.as_ref(), timeout_ms);
     // One function for both outcomes (a fetch fulfils only with a Response),
     // so what it captured is freed once the fetch settles, whichever way.
@@ -68,7 +69,7 @@ pub fn deliver_as_promise(
             return JsValue::UNDEFINED;
         }
         future_to_promise(async move {
-            let first = answer(delivery.api, &request, bearer, settled, timeout_ms).await;
+            let first = answer(delivery.api, &request, bearer, settled, deadline_ms).await;
             if retry_until_done(&delivery, policy, &request, first).await == DeliveryResult::GaveUp
             {
                 on_gave_up();
@@ -147,21 +148,33 @@ fn conclude(
     ));
 }
 
-/// One annotate call, abandoned after `timeout_ms`, with its bearer token
-/// when a service account signs the calls. Both modes and the batch
-/// endpoint make their calls through this (the fast first attempt through
-/// its parts, [`start`] and [`answer`]).
+/// One annotate call, with its bearer token when a service account signs
+/// the calls, abandoned after `timeout_ms` in all: waiting for a token, the
+/// call, and after a 401 a new token and the call again share that time.
+/// Both modes and the batch endpoint make their calls through this (the
+/// fast first attempt through its parts, [`start`] and [`answer`]).
 pub async fn attempt(api: &ApiTarget, request: &AnnotateRequest, timeout_ms: u64) -> Attempt {
+    let deadline_ms = now_ms() + timeout_ms;
     let bearer = match api.service_account() {
         None => None,
-        Some(_) => match auth::bearer(api, timeout_ms).await {
+        Some(_) => match auth::bearer(api, deadline_ms).await {
             Ok(token) => Some(token),
             Err(failure) => return Attempt::unauthenticated(failure),
         },
     };
-    let (pending, post) = start(request, bearer.as_ref(), timeout_ms);
+    let Some(left_ms) = time_left(deadline_ms) else {
+        return Attempt::failed(OUT_OF_TIME.into());
+    };
+    let (pending, post) = start(request, bearer.as_ref(), left_ms);
     let settled = post.settle(pending).await;
-    answer(api, request, bearer, settled, timeout_ms).await
+    answer(api, request, bearer, settled, deadline_ms).await
+}
+
+const OUT_OF_TIME: &str = "no time left in the attempt for the call";
+
+/// What is left until `deadline_ms`, if anything.
+fn time_left(deadline_ms: u64) -> Option<u64> {
+    Some(deadline_ms.saturating_sub(now_ms())).filter(|&ms| ms > 0)
 }
 
 fn start(
@@ -178,26 +191,28 @@ fn start(
 
 /// What a settled call produced. A 401 for a service account's token (it
 /// was revoked, or the clock is off) drops it, and the call is made once
-/// more with a new one.
+/// more with a new one, by the same deadline.
 async fn answer(
     api: &ApiTarget,
     request: &AnnotateRequest,
     bearer: Option<Bearer>,
     settled: Result<web_sys::Response, String>,
-    timeout_ms: u64,
+    deadline_ms: u64,
 ) -> Attempt {
     let first = read_answer(settled).await;
     let Some(refused) = bearer.filter(|_| first.status == Some(401)) else {
         return first;
     };
     auth::forget(&refused);
-    match auth::bearer(api, timeout_ms).await {
-        Ok(bearer) => {
-            let (pending, post) = start(request, Some(&bearer), timeout_ms);
-            read_answer(post.settle(pending).await).await
-        }
-        Err(failure) => Attempt::unauthenticated(failure),
-    }
+    let bearer = match auth::bearer(api, deadline_ms).await {
+        Ok(bearer) => bearer,
+        Err(failure) => return Attempt::unauthenticated(failure),
+    };
+    let Some(left_ms) = time_left(deadline_ms) else {
+        return Attempt::failed(OUT_OF_TIME.into());
+    };
+    let (pending, post) = start(request, Some(&bearer), left_ms);
+    read_answer(post.settle(pending).await).await
 }
 
 /// A success at once; otherwise the status, `Retry-After` and (capped)

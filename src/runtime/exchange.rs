@@ -161,7 +161,11 @@ impl Exchange {
     /// The names in `headers` a CGI-style origin reads as a protected one.
     fn aliases(&self, headers: &web_sys::Headers) -> Option<js_sys::Array> {
         let names = self.names;
-        header_aliases(headers, &names.protected_folded, names.protected_has_underscore)
+        header_aliases(
+            headers,
+            &names.protected_folded,
+            names.protected_has_underscore,
+        )
     }
 
     /// Removes what only the origin may say (the outcome header) and what

@@ -45,6 +45,8 @@ test('50 concurrent first annotations on a cold isolate take one token exchange'
   await Promise.all(ids.map((id) => direct.fetch(...outcome(id))));
   assert.ok(await until(() => delivered(direct, ids), 20_000), 'every annotation delivered with a bearer token');
   assert.equal(direct.oauth.exchanges.length, 1);
+  // The log line follows the call the stand-in has already counted.
+  assert.ok(await until(() => annotationLines(direct, ids[0]).length > 0, 5_000), 'the annotation is logged');
   const first = annotationLines(direct, ids[0])[0];
   figure('service account cold start', { mode: 'exchange', first_annotation_ms: first.ms, exchanges: 1 });
   assert.ok(direct.api.calls.every((c) => !c.target.includes('key=')), 'no call carries a key');
@@ -98,6 +100,21 @@ test('an expired token is replaced before use, and a 3 s token-endpoint outage l
   assert.ok(s.api.calls.every((c) => c.status !== 401), 'no call was made with an expired token');
 });
 
+test('waiting for a token counts in the attempt\'s 10 s: after a 4 s exchange, a held call is abandoned at 10 s, not 14 s', async () => {
+  const s = await signedStack();
+  s.oauth.delayNext(4_000);
+  s.api.hangNext(1);
+  const id = newId();
+  const sent = Date.now();
+  await s.fetch(...outcome(id));
+  assert.ok(await until(() => s.api.callsFor(id).some((c) => c.aborted), 20_000), 'the held call was abandoned');
+  const held = s.api.callsFor(id).find((c) => c.hung);
+  const abandonedMs = held.abortedAt - sent;
+  assert.ok(abandonedMs >= 9_000 && abandonedMs <= 11_500, `abandoned ${abandonedMs} ms after the request`);
+  assert.ok(await until(() => delivered(s, [id]), 10_000), 'delivered by the next attempt, with the cached token');
+  assert.equal(s.oauth.exchanges.length, 1);
+});
+
 test('queue mode: the consumer authenticates, and survives a token-endpoint outage', async () => {
   const q = queueMode();
   const s = await signedStack({ expiresIn: 2, vars: q.vars, config: q.config });
@@ -105,8 +122,8 @@ test('queue mode: the consumer authenticates, and survives a token-endpoint outa
   const ids = Array.from({ length: 10 }, newId);
   await Promise.all(ids.map((id) => s.fetch(...outcome(id))));
   assert.ok(await until(() => delivered(s, ids), 40_000), 'every queued annotation delivered');
-  const lines = ids.flatMap((id) => annotationLines(s, id));
-  assert.ok(lines.every((e) => e.mode === 'queue'));
+  assert.ok(await until(() => ids.every((id) => annotationLines(s, id).length > 0), 5_000), 'every annotation logged');
+  assert.ok(ids.flatMap((id) => annotationLines(s, id)).every((e) => e.mode === 'queue'));
   assert.ok(s.worker.events().some((e) => e.event === 'auth_failed'), 'the outage was met');
 });
 
@@ -116,6 +133,7 @@ test('a self-signed JWT needs no exchange and is accepted by the API', async () 
   await Promise.all(ids.map((id) => s.fetch(...outcome(id))));
   assert.ok(await until(() => delivered(s, ids), 15_000));
   assert.equal(s.oauth.exchanges.length, 0);
+  assert.ok(await until(() => annotationLines(s, ids[0]).length > 0, 5_000), 'the annotation is logged');
   const first = annotationLines(s, ids[0])[0];
   figure('service account cold start', { mode: 'self-signed-jwt', first_annotation_ms: first.ms, exchanges: 0 });
   const credential = s.worker.events().find((e) => e.event === 'credential_in_use');
