@@ -9,7 +9,6 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{js_sys, web_sys};
 
-use super::proxy::AwaitingOrigin;
 use crate::config::Config;
 use crate::relay::fold_header_name;
 
@@ -20,10 +19,6 @@ export function headerAliases(headers, folded, every) {
     if ((every || name.includes('_')) && folded.includes(name.replaceAll('_', '-'))) (found ??= []).push(name);
   }
   return found;
-}
-export function whenSettled(pending, next) {
-  const settle = (settled) => next.settle(settled);
-  return pending.then(settle, settle);
 }")]
 extern "C" {
     /// The names in `headers` that, with `_` read as `-`, are one of
@@ -39,13 +34,6 @@ extern "C" {
         folded: &js_sys::Array,
         every: bool,
     ) -> Option<js_sys::Array>;
-
-    /// `pending.then(settle, settle)` with a JS arrow that calls
-    /// `next.settle`: the continuation is reachable only from the promise, so
-    /// if the promise is dropped unsettled (a cancelled request) the garbage
-    /// collector frees `next`, Rust state included.
-    #[wasm_bindgen(js_name = whenSettled)]
-    pub fn when_settled(pending: &PendingResponse, next: AwaitingOrigin) -> js_sys::Promise;
 }
 
 #[wasm_bindgen]

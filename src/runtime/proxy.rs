@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{js_sys, web_sys, Context, Env};
 
-use super::bindings::when_settled;
+use super::bindings::PendingResponse;
 use super::exchange::Exchange;
 use super::responses::{or_internal_error, origin_unreachable, plain_text, resolved};
 use crate::config::Config;
@@ -58,4 +58,18 @@ impl AwaitingOrigin {
         };
         response.map(JsValue::from).map_err(JsValue::from)
     }
+}
+
+#[wasm_bindgen(inline_js = "
+export function whenSettled(pending, next) {
+  const settle = (settled) => next.settle(settled);
+  return pending.then(settle, settle);
+}")]
+extern "C" {
+    /// `pending.then(settle, settle)` with a JS arrow that calls
+    /// `next.settle`: the continuation is reachable only from the promise, so
+    /// if the promise is dropped unsettled (a cancelled request) the garbage
+    /// collector frees `next`, Rust state included.
+    #[wasm_bindgen(js_name = whenSettled)]
+    fn when_settled(pending: &PendingResponse, next: AwaitingOrigin) -> js_sys::Promise;
 }
