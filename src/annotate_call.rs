@@ -154,10 +154,10 @@ pub struct GoogleError {
 /// ([`ApiTarget::scrub`], then [`crate::error::snippet_n`]).
 pub fn parse_google_error(body: &str) -> Option<GoogleError> {
     #[derive(Deserialize)]
-    struct Envelope {
+    struct ErrorBody {
         error: GoogleError,
     }
-    Some(serde_json::from_str::<Envelope>(body).ok()?.error)
+    Some(serde_json::from_str::<ErrorBody>(body).ok()?.error)
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ pub const REFRESH_MARGIN_MS: u64 = 5 * 60 * 1000;
 pub enum AuthMode {
     /// Sign an assertion, exchange it at `token_uri` for an access token.
     /// Works for every Google API: the default.
-    Exchange,
+    TokenExchange,
     /// Use the signed JWT itself as the bearer token: no round trip.
     SelfSignedJwt,
 }
@@ -32,7 +32,7 @@ pub enum AuthMode {
 impl AuthMode {
     pub fn parse(v: &str) -> Option<Self> {
         match v.trim().to_ascii_lowercase().as_str() {
-            "exchange" => Some(Self::Exchange),
+            "exchange" => Some(Self::TokenExchange),
             "self-signed-jwt" => Some(Self::SelfSignedJwt),
             _ => None,
         }
@@ -40,7 +40,7 @@ impl AuthMode {
 
     pub fn name(self) -> &'static str {
         match self {
-            Self::Exchange => "exchange",
+            Self::TokenExchange => "exchange",
             Self::SelfSignedJwt => "self-signed-jwt",
         }
     }
@@ -88,7 +88,7 @@ impl ServiceAccountAuth {
         };
         let email = self.account.client_email.as_str();
         let claims = match self.mode {
-            AuthMode::Exchange => Claims {
+            AuthMode::TokenExchange => Claims {
                 iss: email,
                 sub: None,
                 scope: Some(SCOPE),
@@ -252,7 +252,7 @@ mod tests {
 
     #[test]
     fn the_exchange_assertion_is_addressed_to_the_token_endpoint_with_the_scope() {
-        let input = auth(AuthMode::Exchange).signing_input(1_700_000_000);
+        let input = auth(AuthMode::TokenExchange).signing_input(1_700_000_000);
         let (header, claims) = input.split_once('.').unwrap();
         assert_eq!(
             decode(header),
@@ -348,7 +348,7 @@ mod tests {
             AuthMode::parse("Self-Signed-JWT"),
             Some(AuthMode::SelfSignedJwt)
         );
-        assert_eq!(AuthMode::parse("exchange"), Some(AuthMode::Exchange));
+        assert_eq!(AuthMode::parse("exchange"), Some(AuthMode::TokenExchange));
         assert_eq!(AuthMode::parse("jwt"), None);
     }
 }

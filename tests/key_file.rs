@@ -85,7 +85,7 @@ proptest! {
         let auth = ServiceAccountAuth {
             token_uri: account.token_uri.clone(),
             account,
-            mode: if self_signed { AuthMode::SelfSignedJwt } else { AuthMode::Exchange },
+            mode: if self_signed { AuthMode::SelfSignedJwt } else { AuthMode::TokenExchange },
             api_audience: "https://recaptchaenterprise.googleapis.com/".into(),
         };
         let input = auth.signing_input(now);

@@ -70,7 +70,7 @@ fn service_account(
     let account = ServiceAccount::parse(file)
         .map_err(|why| errors.push(ConfigError::new(SERVICE_ACCOUNT_KEY, why)));
     let mode = match get(AUTH_MODE) {
-        None => Ok(AuthMode::Exchange),
+        None => Ok(AuthMode::TokenExchange),
         Some(v) => AuthMode::parse(&v).ok_or_else(|| {
             errors.push(ConfigError::new(
                 AUTH_MODE,

@@ -494,7 +494,7 @@ mod tests {
         let c = parse(&vars);
         let api = c.api.unwrap();
         let sa = api.service_account().unwrap();
-        assert_eq!(sa.mode, AuthMode::Exchange);
+        assert_eq!(sa.mode, AuthMode::TokenExchange);
         assert_eq!(sa.token_uri, "https://oauth2.googleapis.com/token");
         assert_eq!(
             sa.api_audience,

@@ -10,8 +10,8 @@ use futures_util::future::{select, Either};
 
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use worker::{js_sys, Delay};
 use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
+use worker::{js_sys, Delay};
 
 use super::clock::now_ms;
 use super::logger;

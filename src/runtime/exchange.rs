@@ -190,16 +190,16 @@ impl Exchange {
     /// Response phase: an origin response without an outcome header goes
     /// out as it came; one with it goes out without it, and the annotation
     /// phase begins.
-    pub fn respond(&self, upstream: web_sys::Response) -> Result<web_sys::Response> {
-        let status = upstream.status();
+    pub fn respond(&self, from_origin: web_sys::Response) -> Result<web_sys::Response> {
+        let status = from_origin.status();
         if !is_relayable_status(status) {
             logger::emit(&Event::OriginInvalidStatus { status });
             return plain_text(502, "Bad gateway: invalid response from origin\n");
         }
-        let Some(value) = header_get(&upstream.headers(), &self.names.outcome)? else {
-            return Ok(upstream);
+        let Some(value) = header_get(&from_origin.headers(), &self.names.outcome)? else {
+            return Ok(from_origin);
         };
-        let response = without_header(&upstream, &self.names.outcome)?;
+        let response = without_header(&from_origin, &self.names.outcome)?;
         self.annotate(&value);
         Ok(response)
     }

@@ -53,7 +53,7 @@ impl AwaitingOrigin {
     /// fulfils only with a Response).
     pub fn settle(self, settled: JsValue) -> Result<JsValue, JsValue> {
         let response = match settled.dyn_into::<web_sys::Response>() {
-            Ok(upstream) => or_internal_error(self.exchange.respond(upstream)),
+            Ok(from_origin) => or_internal_error(self.exchange.respond(from_origin)),
             Err(error) => origin_unreachable(self.exchange.hop(), error),
         };
         response.map(JsValue::from).map_err(JsValue::from)

@@ -31,7 +31,9 @@ pub const BINDING: &str = "ANNOTATIONS";
 pub const DLQ_BINDING: &str = "ANNOTATIONS_DLQ";
 /// The key of a poisoned message wrapped for the dead-letter queue.
 const SET_ASIDE: &str = "set_aside";
-/// Queues' `sendBatch` limits: 100 messages and 256 KB per call.
+/// Queues' `sendBatch` limits are 100 messages and 256 KB per call; the
+/// bytes are capped lower, at 200 KiB, a margin for the platform's own
+/// per-message overhead on top of each body.
 const SEND_BATCH_MAX_MESSAGES: usize = 100;
 const SEND_BATCH_MAX_BYTES: usize = 200 * 1024;
 

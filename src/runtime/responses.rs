@@ -51,17 +51,17 @@ pub fn plain_text(status: u16, body: &str) -> Result<web_sys::Response> {
 /// The origin's response without the header `name`: the same status,
 /// status text, streamed body and, for a 101, WebSocket.
 pub fn without_header(
-    upstream: &web_sys::Response,
+    from_origin: &web_sys::Response,
     name: &js_sys::JsString,
 ) -> Result<web_sys::Response> {
-    let headers = web_sys::Headers::new_with_headers(&upstream.headers())?;
+    let headers = web_sys::Headers::new_with_headers(&from_origin.headers())?;
     header_delete(&headers, name)?;
     let init = web_sys::ResponseInit::new();
-    init.set_status(upstream.status());
+    init.set_status(from_origin.status());
     init.set_headers(&headers);
-    bindings::copy_response_parts(upstream, &init);
+    bindings::copy_response_parts(from_origin, &init);
     Ok(web_sys::Response::new_with_opt_readable_stream_and_init(
-        upstream.body().as_ref(),
+        from_origin.body().as_ref(),
         &init,
     )?)
 }
