@@ -56,8 +56,6 @@ export async function startStack({
   const origin = createOrigin({ ...originOptions, ...(www ? { www, standIn: api } : {}) });
   const apiPort = await listen(api, ports.api ?? 0, 'api');
   const originPort = await listen(origin, ports.origin ?? 0, 'origin');
-  if (originDown) await origin.close();
-  if (apiDown) await api.close();
   const originUrl = `http://127.0.0.1:${originPort}`;
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   // With a service account the worker signs its calls and carries no key.
@@ -83,6 +81,10 @@ export async function startStack({
       if (text !== null) onWorkerEvent(text);
     }),
   });
+  // Closed only now: a port closed before the worker picked its own could
+  // have been given to the worker, pointing ORIGIN_URL at itself.
+  if (originDown) await origin.close();
+  if (apiDown) await api.close();
   if (adminToken) origin.useBatchEndpoint(`${worker.url}${ADMIN_PATH}`, adminToken);
   const responses = [];
   return {

@@ -70,7 +70,7 @@ test('LOG_LEVEL=warn: a delivered annotation is sent without a log line; a rejec
   await withStack({ vars: { LOG_LEVEL: 'warn' } }, async (s) => {
     const id = newId();
     await s.fetch(respondWith('LEGITIMATE'), { headers: { 'x-recaptcha-token': token(id) } });
-    await until(() => s.api.calls.length > 0, 10_000, 50);
+    assert.ok(await until(() => s.api.calls.length > 0, 10_000, 50), 'the annotation was sent');
     assert.deepEqual(s.api.calls.map((c) => [c.assessment, c.status]), [[id, 200]]);
     // Time for the worker to read Google's answer, then a warning to wait for.
     await sleep(500);
