@@ -125,13 +125,18 @@ function originRequests(stack) {
   return seen;
 }
 
-test('near misses of the batch path, and any path with the admin token, get 404 from the worker: neither they nor the token reach the origin', async () => {
+test('near misses of the batch path, and any path with the admin token in any form, get 404 from the worker: neither they nor the token reach the origin', async () => {
   const seen = originRequests(s);
   const body = JSON.stringify([{ assessment: newId(), annotation: 'LEGITIMATE' }]);
   const targets = [`${PATH}/`, '/.well-known/Recaptcha-Annotations', `${PATH}/x`, '/.well-known/recaptcha%2Dannotations', '/ops/annotations', '/'];
   const answers = [];
   for (const target of targets) {
     answers.push(await s.fetch(target, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` } }));
+  }
+  // The token in other forms a client might send it, on any path.
+  const basic = Buffer.from(`job:${ADMIN_TOKEN}`).toString('base64');
+  for (const authorization of [`Basic ${basic}`, `Token ${ADMIN_TOKEN}`, ADMIN_TOKEN, `Bearer x, Bearer ${ADMIN_TOKEN}`]) {
+    answers.push(await s.fetch('/account', { headers: { authorization } }));
   }
   assert.deepEqual(seen, []);
   for (const res of answers) {
