@@ -18,6 +18,10 @@ pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 pub const JWT_LIFETIME_S: u64 = 3600;
 /// A token is replaced this long before it expires.
 pub const REFRESH_MARGIN_MS: u64 = 5 * 60 * 1000;
+/// A token fetch's own time limit, whatever time the annotation that
+/// starts it has left: others share the fetch, and each stops waiting at
+/// its own deadline.
+pub const TOKEN_FETCH_TIMEOUT_MS: u64 = 10_000;
 
 /// `GOOGLE_AUTH_MODE`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use super::subrequest::{self, read_capped, Post};
 use crate::annotate_call::{ApiTarget, CONTENT_TYPE};
 use crate::auth::{
     jwt, parse_oauth_error, parse_token_response, token_request_body, AuthFailure, AuthMode,
-    ServiceAccountAuth, Token, FORM_CONTENT_TYPE, JWT_LIFETIME_S,
+    ServiceAccountAuth, Token, FORM_CONTENT_TYPE, JWT_LIFETIME_S, TOKEN_FETCH_TIMEOUT_MS,
 };
 use crate::config::SERVICE_ACCOUNT_KEY;
 use crate::error::{snippet_n, ConfigError};
@@ -112,8 +112,8 @@ pub async fn bearer(api: &ApiTarget, deadline_ms: u64) -> Result<Bearer, AuthFai
         return Ok(bearer);
     }
     let now = now_ms();
-    let timeout_ms = deadline_ms.saturating_sub(now);
-    if timeout_ms == 0 {
+    let left_ms = deadline_ms.saturating_sub(now);
+    if left_ms == 0 {
         return Err(out_of_time());
     }
     let promise = PENDING.with(|p| {
@@ -122,11 +122,11 @@ pub async fn bearer(api: &ApiTarget, deadline_ms: u64) -> Result<Bearer, AuthFai
             Some(pending) if now < pending.stale_at_ms => pending.promise.clone(),
             _ => {
                 let generation = GENERATION.with(|g| g.replace(g.get() + 1) + 1);
-                let promise = fetch(api.clone(), timeout_ms, generation);
+                let promise = fetch(api.clone(), TOKEN_FETCH_TIMEOUT_MS, generation);
                 *p = Some(Pending {
                     promise: promise.clone(),
                     generation,
-                    stale_at_ms: now + timeout_ms + 5_000,
+                    stale_at_ms: now + TOKEN_FETCH_TIMEOUT_MS + 5_000,
                 });
                 promise
             }
@@ -135,7 +135,7 @@ pub async fn bearer(api: &ApiTarget, deadline_ms: u64) -> Result<Bearer, AuthFai
     // A caller that joined a fetch started with more time than it has left
     // stops waiting at its own deadline; the fetch goes on for the others.
     let settled = JsFuture::from(promise);
-    let deadline = Delay::from(Duration::from_millis(timeout_ms));
+    let deadline = Delay::from(Duration::from_millis(left_ms));
     match select(settled, deadline).await {
         // The one the fetch cached, unless it was dropped since.
         Either::Left((Ok(token), _)) => {
