@@ -3,6 +3,7 @@
 //! Messages quote at most a short, sanitised snippet of the offending input
 //! (see [`snippet`]) and never a token or the API key.
 
+use percent_encoding::percent_decode_str;
 use thiserror::Error;
 
 /// Why an outcome header was rejected (no annotation is sent).
@@ -81,10 +82,24 @@ pub fn snippet_n(s: &str, max: usize) -> String {
     out
 }
 
-/// True for text carrying a WAF token's `:U=` marker (raw or percent-encoded):
+/// True for text carrying a WAF token's `:U=` marker, in any case, raw or
+/// percent-encoded once or more, wholly or in part (`:U%3D`, `%253AU%253D`):
 /// an origin that puts a token where it does not belong must not get it logged.
 pub fn looks_like_token(s: &str) -> bool {
-    s.contains(":U=") || s.to_ascii_uppercase().contains("%3AU%3D")
+    let mut text = s.to_ascii_uppercase();
+    for _ in 0..4 {
+        if text.contains(":U=") {
+            return true;
+        }
+        let decoded = percent_decode_str(&text)
+            .decode_utf8_lossy()
+            .to_ascii_uppercase();
+        if decoded == text {
+            return false;
+        }
+        text = decoded;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -97,10 +112,16 @@ mod tests {
             snippet("03AF:U=bc304e08a0000000"),
             "[redacted: contains a reCAPTCHA token]"
         );
-        assert_eq!(
-            snippet("x%3au%3dbc304e08a0000000"),
-            "[redacted: contains a reCAPTCHA token]"
-        );
+        for encoded in [
+            "x%3au%3dbc304e08a0000000",
+            "x:U%3Dbc304e08a0000000",
+            "x%3AU=bc304e08a0000000",
+            "x%253AU%253Dbc304e08a0000000",
+            "x%25253aU%25253dbc304e08a0000000",
+        ] {
+            assert_eq!(snippet(encoded), "[redacted: contains a reCAPTCHA token]");
+        }
+        assert_eq!(snippet("100%25 :U"), "100%25 :U");
     }
 
     #[test]

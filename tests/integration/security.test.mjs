@@ -200,7 +200,8 @@ for (const [outcome, assessment] of [['X-Fraud-Verdict', 'X-Risk-Assessment'], [
     try {
       const id = newId();
       const aliases = ['X_Fraud_Verdict: LEGITIMATE', 'x-fraud_verdict: FRAUDULENT', 'X-Fraud-Verdict: LEGITIMATE',
-        'X_RISK_ASSESSMENT: VICTIM0000000000', 'x_risk-assessment: VICTIM0000000001', 'X-Risk-Assessment: VICTIM0000000002'];
+        'X_RISK_ASSESSMENT: VICTIM0000000000', 'x_risk-assessment: VICTIM0000000001', 'X-Risk-Assessment: VICTIM0000000002',
+        'X_Unrelated_Header: kept', 'X-Risk-Assessment-Note: kept'];
       const own = assessment.toLowerCase();
       for (const tokenLines of [[`X-Recaptcha-Token: ${token(id)}`], []]) {
         const seen = await echoedHeaders(c.worker.url, [...tokenLines, ...aliases]);
@@ -208,6 +209,7 @@ for (const [outcome, assessment] of [['X-Fraud-Verdict', 'X-Risk-Assessment'], [
         // Only the worker's own header, spelled as configured, holding the ID it found.
         assert.deepEqual(control, tokenLines.length ? [own] : [], JSON.stringify(seen));
         assert.equal(seen[own], tokenLines.length ? id : undefined);
+        assert.deepEqual([seen.x_unrelated_header, seen['x-risk-assessment-note']], ['kept', 'kept']);
       }
     } finally {
       await c.stop();
