@@ -206,9 +206,9 @@ test('API hanging (accepts, never answers): the 10 s attempt timeout fires, the 
   assert.equal(q.requeued, 3);
 });
 
-// What counts as delivered is the status alone (delivery.rs decides on it; a success
-// body is cancelled unread); an error body is only read (up to 16 KiB) for Google's message, so
-// garbage there changes the log line, never the decision.
+// What counts as delivered is the status alone (delivery.rs decides on it; a
+// success body is cancelled unread); an error body is only read (up to 16 KiB)
+// for Google's message, so garbage there changes the log line, never the decision.
 const GARBAGE = [
   { name: '200 with a non-JSON body', status: 200, body: '<html>OK</html>', calls: [200], result: 'delivered' },
   { name: '500 with an HTML body', status: 500, body: '<html><h1>Internal Server Error</h1>', calls: [500, 200], result: 'delivered' },
