@@ -17,13 +17,12 @@ use worker::{
 use super::clock::now_ms;
 use super::direct::{self, MAX_IN_FLIGHT};
 use super::logger;
-use crate::annotate_call::ApiTarget;
 use crate::annotation::Annotation;
 use crate::config::Config;
-use crate::delivery::{Delivery, End};
+use crate::delivery::queue::{QueueName, Send, Settle};
+use crate::delivery::{self, Delivery};
 use crate::envelope::Envelope;
-use crate::log::{DeliveryResult, Event, Mode};
-use crate::retry::QueueAction;
+use crate::log::Event;
 
 /// Producer binding of the annotations queue; its presence turns queue mode on.
 pub const BINDING: &str = "ANNOTATIONS";
@@ -117,11 +116,14 @@ pub async fn consume(batch: MessageBatch<JsValue>, env: &Env, config: &Config) {
     let main = env.queue(BINDING).ok();
     let dlq = env.queue(DLQ_BINDING).ok();
     let ctx = Consumer {
-        api,
-        config,
+        plan: delivery::queue::Consumer {
+            api,
+            policy: &config.queue,
+            replaying: batch.queue() == config.dead_letter_queue,
+            has_dead_letter_queue: dlq.is_some(),
+        },
         main: main.as_ref(),
         dlq: dlq.as_ref(),
-        replaying: batch.queue() == config.dead_letter_queue,
     };
     stream::iter(batch.raw_iter())
         .map(|m| ctx.handle(m))
@@ -131,13 +133,10 @@ pub async fn consume(batch: MessageBatch<JsValue>, env: &Env, config: &Config) {
 }
 
 struct Consumer<'a> {
-    api: &'a ApiTarget,
-    config: &'a Config,
+    /// The core's side: what to do with each message after its attempt.
+    plan: delivery::queue::Consumer<'a>,
     main: Option<&'a Queue>,
     dlq: Option<&'a Queue>,
-    /// This batch comes from the dead-letter queue: nothing goes back there,
-    /// so a replay can never loop.
-    replaying: bool,
 }
 
 impl Consumer<'_> {
@@ -165,7 +164,7 @@ impl Consumer<'_> {
     /// A poisoned message is set aside, never retried: to the dead-letter
     /// queue, wrapped with why, so that it is never set aside twice.
     async fn set_aside(&self, message: RawMessage, body: JsValue, error: String) {
-        let dlq = self.dlq.filter(|_| !self.replaying);
+        let dlq = self.dlq.filter(|_| !self.plan.replaying);
         let dead_lettered = match dlq {
             Some(dlq) => {
                 let wrapped = js_sys::Object::new();
@@ -192,91 +191,44 @@ impl Consumer<'_> {
         }
     }
 
-    async fn deliver(&self, message: RawMessage, mut envelope: Envelope, annotation: Annotation) {
+    /// Makes the message's attempt and performs the plan the core makes of it.
+    async fn deliver(&self, message: RawMessage, envelope: Envelope, annotation: Annotation) {
         let delivery = Delivery {
-            api: self.api,
+            api: self.plan.api,
             id: envelope.assessment,
             annotation,
             started_ms: envelope.first_seen_ms,
         };
-        let policy = &self.config.queue;
-        let attempt =
-            direct::attempt(self.api, &delivery.request(), policy.attempt_timeout_ms).await;
-        // A replay starts a fresh count: one transient failure sends the
-        // message back to the main queue for a new life, not to the DLQ.
-        let attempts = if self.replaying {
-            1
-        } else {
-            envelope.attempts.saturating_add(1)
+        let timeout_ms = self.plan.policy.attempt_timeout_ms;
+        let attempt = direct::attempt(self.plan.api, &delivery.request(), timeout_ms).await;
+        let plan = self.plan.plan(&envelope, &attempt, js_sys::Math::random());
+        let sent = match &plan.send {
+            Some(send) => self.send(send).await,
+            None => false,
         };
-        let log = |result, dead_lettered| {
-            logger::emit(&delivery.ended(
-                now_ms(),
-                End {
-                    result,
-                    last: Some(&attempt),
-                    attempts,
-                    mode: Mode::Queue,
-                    dead_lettered,
-                },
-            ))
+        for event in plan.events(&delivery, &envelope, &attempt, sent, now_ms()) {
+            logger::emit(&event);
+        }
+        match plan.settle(sent) {
+            Settle::Ack => message.ack(),
+            Settle::Retry(None) => message.retry(),
+            Settle::Retry(Some(delay_seconds)) => {
+                message.retry_with_options(&platform_retry(delay_seconds))
+            }
+        }
+    }
+
+    /// Whether `send` went to its queue; a missing binding refuses it.
+    async fn send(&self, send: &Send) -> bool {
+        let queue = match send.to {
+            QueueName::Main => self.main,
+            QueueName::DeadLetter => self.dlq,
         };
-        match attempt.next_queued(policy, attempts, js_sys::Math::random()) {
-            QueueAction::Ack => {
-                log(DeliveryResult::Delivered, false);
-                message.ack();
-            }
-            QueueAction::Requeue(delay_seconds) => {
-                let mut next = envelope.clone();
-                next.attempts = attempts;
-                // A replayed message that fails transiently starts a normal life again.
-                next.last_error = None;
-                logger::emit(&Event::AnnotationRetrying {
-                    assessment: envelope.assessment,
-                    attempts,
-                    status: attempt.status,
-                    delay_seconds,
-                });
-                let requeued = match self.main {
-                    Some(main) => enqueue(main, &next, delay_seconds).await.is_ok(),
-                    None => false,
-                };
-                if requeued {
-                    message.ack();
-                } else {
-                    // Fall back to the platform's retry (counted against max_retries).
-                    message.retry_with_options(&platform_retry(delay_seconds));
-                }
-            }
-            QueueAction::DeadLetter => {
-                let result = DeliveryResult::from(attempt.disposition());
-                // A replayed message that fails again is not sent back to the
-                // DLQ, nor one sent there too often already.
-                if self.replaying || !envelope.may_dead_letter() {
-                    log(result, false);
-                    if !self.replaying {
-                        logger::emit(&Event::DeadLetterLimit {
-                            assessment: envelope.assessment,
-                            dead_letters: envelope.dead_letters,
-                        });
-                    }
-                    return message.ack();
-                }
-                envelope.attempts = attempts;
-                envelope.dead_letters += 1;
-                envelope.last_error = Some(attempt.describe(self.api));
-                let dead_lettered = match self.dlq {
-                    Some(dlq) => enqueue(dlq, &envelope, 0).await.is_ok(),
-                    None => false,
-                };
-                log(result, dead_lettered);
-                if dead_lettered || self.dlq.is_none() {
-                    message.ack();
-                } else {
-                    // The DLQ refused it: let the platform retry and dead-letter it.
-                    message.retry();
-                }
-            }
+        match queue {
+            Some(queue) => enqueue(queue, &send.message, send.delay_seconds)
+                .await
+                .is_ok(),
+            None => false,
         }
     }
 }

@@ -12,6 +12,8 @@ use crate::error::snippet_n;
 use crate::log::{DeliveryResult, Event, Mode};
 use crate::retry::{disposition, Disposition, QueueAction, QueuePolicy, RetryPolicy};
 
+pub mod queue;
+
 /// What one annotate call produced.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Attempt {
