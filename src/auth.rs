@@ -12,7 +12,6 @@ use crate::service_account::ServiceAccount;
 
 /// The scope the exchange asks for (annotate needs no narrower one).
 pub const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
-pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 /// A signed assertion (and a self-signed token) lives one hour, Google's most.
 pub const JWT_LIFETIME_S: u64 = 3600;

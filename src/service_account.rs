@@ -6,7 +6,7 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::url::{base_url, is_loopback};
+use crate::url::{base_url, https_unless_loopback};
 
 /// Largest key file accepted (Google's are about 2.3 KB).
 pub const MAX_KEY_FILE: usize = 16 * 1024;
@@ -99,11 +99,9 @@ impl ServiceAccount {
 /// An OAuth token endpoint: https, or plain http only on this machine, as
 /// for `RECAPTCHA_API_BASE` (the assertion is a credential for an hour).
 pub fn checked_token_uri(v: &str) -> Result<String, String> {
-    let uri = base_url(v, true).map_err(|_| "is not an http(s) URL without query or user info")?;
-    if uri.starts_with("http://") && !is_loopback(&uri["http://".len()..]) {
-        return Err("must use https (http only for a loopback stand-in)".into());
-    }
-    Ok(uri)
+    base_url(v, true)
+        .map_err(|_| "is not an http(s) URL without query or user info".to_owned())
+        .and_then(https_unless_loopback)
 }
 
 /// `local@domain`, visible ASCII: it is logged and signed into claims.

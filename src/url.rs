@@ -15,6 +15,18 @@ pub fn is_loopback(rest: &str) -> bool {
         })
 }
 
+/// A validated base URL that credentials travel to (the API base, the
+/// token endpoint): https, or plain http only to this machine, where a local
+/// stand-in runs; anyone on the path of plain http reads the credential.
+pub fn https_unless_loopback(url: String) -> Result<String, String> {
+    if url.starts_with("http://") && !is_loopback(&url["http://".len()..]) {
+        return Err(
+            "must use https (http only for a loopback stand-in): credentials travel with it".into(),
+        );
+    }
+    Ok(url)
+}
+
 /// `http(s)://host[:port][/path]` with no user info, query or fragment,
 /// returned without a trailing slash. A path is allowed only when `allow_path`.
 pub fn base_url(v: &str, allow_path: bool) -> Result<String, String> {

@@ -10,15 +10,7 @@ pub(super) fn api_target(
 ) -> Result<ApiTarget, Vec<ConfigError>> {
     let mut errors = Vec::new();
     let base = base_url(get(API_BASE).as_deref().unwrap_or(DEFAULT_API_BASE), true)
-        .and_then(|b| {
-            // A key or token travels with every call: over plain HTTP anyone
-            // on the path reads it. Plain HTTP is only for a local stand-in.
-            if b.starts_with("http://") && !is_loopback(&b["http://".len()..]) {
-                Err(format!("{b:?} must use https (http only for a loopback stand-in): credentials travel with every call"))
-            } else {
-                Ok(b)
-            }
-        })
+        .and_then(https_unless_loopback)
         .map_err(|why| errors.push(ConfigError::new(API_BASE, why)));
     let project = match get(PROJECT_ID) {
         None => Err(ConfigError::new(PROJECT_ID, "required but not set")),

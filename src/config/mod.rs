@@ -12,7 +12,7 @@ use crate::error::ConfigError;
 use crate::log::Level;
 use crate::retry::{QueuePolicy, RetryPolicy, QUEUE_MAX_DELAY_SECONDS};
 use crate::token_sources::TokenSources;
-use crate::url::{base_url, is_loopback};
+use crate::url::{base_url, https_unless_loopback};
 
 mod api;
 mod vars;
