@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier; installs what it needs first (idempotent).
 #   1. host:        cargo test (unit, property and contract tests of the pure core)
-#   2. browser:     wasm-pack test in headless Chromium (the core as wasm)
+#   2. browser:     the same unit and contract tests as wasm, in headless
+#                   Chromium (wasm-pack test)
 #   3. integration: the built worker in workerd (wrangler dev) with a local
 #                   origin and the strict Google API stand-in
 #   4. e2e:         headless Chromium drives the demo site (www/) through the
@@ -29,8 +30,8 @@ say "tier 1/5 host: cargo test"
 cargo test --no-default-features 2>&1 | tee "$logs/host.log"
 host=$(count '/^test result:/ { n += $4 } END { print n + 0 }' "$logs/host.log")
 
-say "tier 2/5 browser: wasm-pack test --headless --chrome"
-"$CARGO_BIN/wasm-pack" test --headless --chrome --mode no-install --no-default-features --test browser 2>&1 | tee "$logs/browser.log"
+say "tier 2/5 browser: the core's unit and contract tests as wasm (wasm-pack test --headless --chrome)"
+"$CARGO_BIN/wasm-pack" test --headless --chrome --mode no-install --no-default-features --lib --test contract 2>&1 | tee "$logs/browser.log"
 browser=$(count '/^test result:/ { n += $4 } END { print n + 0 }' "$logs/browser.log")
 
 say "build + deploy check: wrangler deploy --dry-run"

@@ -163,6 +163,7 @@ pub fn parse_google_error(body: &str) -> Option<GoogleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::test;
 
     #[test]
     fn scrubbing_removes_the_raw_and_the_encoded_key() {

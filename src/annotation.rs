@@ -309,6 +309,7 @@ pub fn is_e164(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::test;
 
     #[test]
     fn body_uses_googles_field_names_and_omits_absent_fields() {

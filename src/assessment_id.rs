@@ -70,6 +70,7 @@ impl<'de> serde::Deserialize<'de> for AssessmentId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::test;
 
     #[test]
     fn googles_documented_example_token_yields_its_id() {

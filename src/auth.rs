@@ -233,6 +233,7 @@ pub fn parse_oauth_error(body: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::test;
     use serde_json::Value;
 
     fn auth(mode: AuthMode) -> ServiceAccountAuth {

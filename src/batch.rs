@@ -144,6 +144,7 @@ fn item_to_annotation(item: &str) -> Result<(AssessmentId, Annotation), String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::test;
 
     const ID: &str = "bc304e08a0000000";
 

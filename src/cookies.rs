@@ -75,6 +75,7 @@ pub fn pairs(header: &str) -> impl Iterator<Item = (&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::test;
 
     #[test]
     fn a_star_matches_one_run_of_letters_and_digits() {

@@ -88,6 +88,7 @@ impl RecentlySent {
 mod tests {
     use super::*;
     use crate::outcome;
+    use crate::testing::test;
 
     fn key(id: &str, header: &str) -> AnnotationKey {
         let o = outcome::parse_header(header).unwrap();

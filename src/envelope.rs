@@ -117,6 +117,7 @@ impl Envelope {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::test;
     use serde_json::{json, Value};
 
     fn sample() -> (AssessmentId, Annotation) {

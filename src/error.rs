@@ -105,6 +105,7 @@ pub fn looks_like_token(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::test;
 
     #[test]
     fn snippets_never_carry_a_token() {

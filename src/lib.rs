@@ -29,3 +29,16 @@ pub mod url;
 
 #[cfg(feature = "runtime")]
 mod runtime;
+
+/// One test source for both tiers: the core's unit tests are `#[test]` on
+/// the host and `wasm_bindgen_test` in the browser tier, so the core that
+/// ships as wasm is the core that was tested.
+#[cfg(test)]
+mod testing {
+    #[cfg(not(target_arch = "wasm32"))]
+    pub use core::prelude::v1::test;
+    #[cfg(target_arch = "wasm32")]
+    pub use wasm_bindgen_test::wasm_bindgen_test as test;
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+}

@@ -263,6 +263,7 @@ impl Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::test;
 
     #[test]
     fn a_delivered_annotation_is_one_json_line_with_every_field() {

@@ -18,6 +18,7 @@ pub fn fold_header_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::test;
 
     #[test]
     fn underscore_spellings_fold_to_the_protected_name() {

@@ -185,6 +185,7 @@ fn unit(jitter: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::test;
 
     #[test]
     fn only_transient_statuses_are_retried() {

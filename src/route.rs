@@ -53,6 +53,7 @@ fn is_under(path: &str, prefix: &str) -> bool {
 mod tests {
     use super::*;
     use crate::config::{ADMIN_TOKEN, API_KEY, DEFAULT_ADMIN_PATH, PROJECT_ID};
+    use crate::testing::test;
 
     fn config(token: Option<&str>) -> Config {
         Config::parse(|name| match name {

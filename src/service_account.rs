@@ -141,6 +141,7 @@ fn pem_to_der(pem: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::test;
     use serde_json::{Map, Value};
 
     /// Not a real key: a DER-shaped placeholder, enough for parsing.

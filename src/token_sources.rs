@@ -152,6 +152,7 @@ fn cookie_token_id(value: &str) -> Result<AssessmentId, TokenProblem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::test;
 
     const ID_A: &str = "aaaaaaaaaaaaaaa1";
     const ID_B: &str = "bbbbbbbbbbbbbbb2";

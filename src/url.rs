@@ -140,6 +140,7 @@ fn path_and_query(request_url: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::test;
 
     #[test]
     fn base_urls_are_validated() {

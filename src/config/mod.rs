@@ -322,6 +322,7 @@ mod tests {
     use super::*;
     use crate::assessment_id::AssessmentId;
     use crate::auth::AuthMode;
+    use crate::testing::test;
     use std::collections::HashMap;
 
     fn parse(vars: &[(&str, &str)]) -> Config {

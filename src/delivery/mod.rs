@@ -222,6 +222,7 @@ mod tests {
     use super::*;
     use crate::annotate_call::Credential;
     use crate::outcome;
+    use crate::testing::test;
 
     const KEY: &str = "AIza+key/1";
 

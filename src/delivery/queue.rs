@@ -191,6 +191,7 @@ mod tests {
     use crate::annotate_call::Credential;
     use crate::assessment_id::AssessmentId;
     use crate::outcome;
+    use crate::testing::test;
 
     fn api() -> ApiTarget {
         ApiTarget::new(

@@ -197,6 +197,7 @@ fn phone(raw: RawPhoneEvent) -> Result<PhoneAuthenticationEvent, OutcomeError> {
 mod tests {
     use super::super::parse_header;
     use super::*;
+    use crate::testing::test;
 
     #[test]
     fn a_full_json_outcome_becomes_the_same_body_minus_assessment() {

@@ -91,6 +91,7 @@ fn deliverable(outcome: Outcome) -> Result<Outcome, OutcomeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::test;
 
     #[test]
     fn the_first_non_space_character_picks_the_form() {

@@ -85,6 +85,7 @@ fn non_empty<'a>(param: &'static str, raw: &'a str) -> Result<&'a str, OutcomeEr
 mod tests {
     use super::super::parse_header;
     use super::*;
+    use crate::testing::test;
 
     fn ok(s: &str) -> Outcome {
         parse_header(s).unwrap_or_else(|e| panic!("{s:?}: {e}"))

@@ -1,5 +1,5 @@
-//! Contract vectors shared by the host tier (`tests/contract.rs`) and the
-//! browser tier (`tests/browser.rs`): the same inputs must give the same
+//! Contract vectors of `tests/contract.rs`, which runs in the host tier and,
+//! compiled to wasm, in the browser tier: the same inputs must give the same
 //! outputs whether the core runs natively or as wasm in a browser engine.
 
 #![allow(dead_code)]
