@@ -8,6 +8,7 @@ use crate::annotate_call::{ApiTarget, GoogleError};
 use crate::annotation::{Label, Reason};
 use crate::assessment_id::AssessmentId;
 use crate::error::{ConfigError, OutcomeError};
+use crate::outcome::rules::AccountKind;
 use crate::token_sources::RejectedToken;
 
 /// Severity, least to most: `LOG_LEVEL` drops the events below it.
@@ -185,6 +186,20 @@ pub enum Event {
     OriginInvalidStatus { status: u16 },
     /// A runtime call failed inside the worker itself; the client got a 500.
     WorkerError { error: String },
+    /// An outcome rule matched a response that had no outcome header; its
+    /// outcome goes on as a header's would.
+    OutcomeFromRule {
+        rule: String,
+        status: u16,
+        /// Where the account came from, when one is sent.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        account: Option<AccountKind>,
+        /// Why the rule's account is not sent.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        account_missing: Option<String>,
+    },
+    /// An outcome rule matched but sends nothing: `reason`.
+    RuleNotApplied { rule: String, reason: String },
 }
 
 impl Event {
@@ -229,9 +244,11 @@ impl Event {
                 ..
             }
             | Event::BatchReceived { .. }
+            | Event::OutcomeFromRule { .. }
             | Event::CredentialInUse { .. } => Level::Info,
             Event::Annotation { .. }
             | Event::OutcomeRejected { .. }
+            | Event::RuleNotApplied { .. }
             | Event::OutcomeDropped { .. } => Level::Warn,
             Event::EnqueueFailed { .. } | Event::AuthFailed { .. } => Level::Warn,
             Event::ConfigInvalid { .. }

@@ -10,6 +10,7 @@ use crate::annotate_call::ApiTarget;
 use crate::cookies::CookiePattern;
 use crate::error::ConfigError;
 use crate::log::Level;
+use crate::outcome::rules::RuleSet;
 use crate::retry::{QueuePolicy, RetryPolicy, QUEUE_MAX_DELAY_SECONDS};
 use crate::token_sources::TokenSources;
 use crate::url::{base_url, https_unless_loopback};
@@ -84,6 +85,8 @@ pub struct Config {
     /// Events below this level are not logged (every log line costs CPU
     /// and, on Cloudflare, a log event).
     pub log_level: Level,
+    /// `OUTCOME_RULES`: empty when unset or invalid.
+    pub outcome_rules: RuleSet,
     /// Every problem found, for one log line per isolate.
     pub problems: Vec<ConfigError>,
 }
@@ -210,6 +213,7 @@ impl Config {
                 Level::Debug
             }),
         };
+        let outcome_rules = outcome_rules(&get, &mut problems);
         let api = api_target(&get);
         if let Err(errors) = &api {
             problems.extend(errors.iter().cloned());
@@ -230,9 +234,29 @@ impl Config {
             dead_letter_queue: get(DEAD_LETTER_QUEUE)
                 .unwrap_or_else(|| DEFAULT_DEAD_LETTER_QUEUE.to_owned()),
             log_level,
+            outcome_rules,
             problems,
         }
     }
+}
+
+/// The rules, all or none: a set missing one rule could let a later rule
+/// fire where the missing one was meant to.
+fn outcome_rules(
+    get: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<ConfigError>,
+) -> RuleSet {
+    let Some(text) = get(OUTCOME_RULES) else {
+        return RuleSet::default();
+    };
+    RuleSet::parse(&text, get(OUTCOME_RULES_HASH_KEY).as_deref()).unwrap_or_else(|errors| {
+        problems.extend(
+            errors
+                .iter()
+                .map(|e| ConfigError::new(OUTCOME_RULES, format!("{e}; no rule applies"))),
+        );
+        RuleSet::default()
+    })
 }
 
 /// The batch endpoint exists only with a strong enough `ADMIN_TOKEN`.
@@ -311,7 +335,7 @@ fn token_cookies(v: Option<&str>) -> Result<Vec<CookiePattern>, String> {
 }
 
 /// RFC 9110 field-name (`token`).
-fn is_header_name(s: &str) -> bool {
+pub fn is_header_name(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
@@ -624,6 +648,42 @@ mod tests {
         assert!(c.problems.is_empty(), "{:?}", c.problems);
         assert_eq!(c.origin, Origin::SameAsRequest);
         assert_eq!(c.outcome_header, DEFAULT_OUTCOME_HEADER);
+    }
+
+    #[test]
+    fn invalid_outcome_rules_are_named_by_rule_and_field_and_none_applies() {
+        let rules = r#"[{"name":"ok","method":"POST","path":"/a","status":401,"outcome":"FRAUDULENT"},
+                        {"name":"bad","method":"POST","path":"/b","status":401,"outcome":"MAYBE"}]"#;
+        let c = parse(&[GOOD[0], GOOD[1], (OUTCOME_RULES, rules)]);
+        assert!(c.outcome_rules.is_empty());
+        assert!(c.api.is_ok());
+        assert_eq!(c.problems.len(), 1);
+        let line = c.problems[0].to_string();
+        assert!(
+            line.starts_with(r#"OUTCOME_RULES: rule 1 ("bad"): outcome: unknown label"#),
+            "{line}"
+        );
+        assert!(line.ends_with("no rule applies"), "{line}");
+        let good =
+            r#"[{"name":"ok","method":"POST","path":"/a","status":401,"outcome":"FRAUDULENT"}]"#;
+        let c = parse(&[GOOD[0], GOOD[1], (OUTCOME_RULES, good)]);
+        assert_eq!((c.outcome_rules.rules().len(), c.problems.len()), (1, 0));
+    }
+
+    #[test]
+    fn outcome_rules_may_be_a_json_value_and_no_other_variable_may() {
+        let rules =
+            r#"[{"name":"ok","method":"POST","path":"/a","status":401,"outcome":"FRAUDULENT"}]"#;
+        let c = Config::from_values(|name| match name {
+            PROJECT_ID => Some(VarValue::Text("p".into())),
+            API_KEY => Some(VarValue::Text("k".into())),
+            OUTCOME_RULES => Some(VarValue::Json(rules.into())),
+            LOG_LEVEL => Some(VarValue::Json("[]".into())),
+            _ => None,
+        });
+        assert_eq!(c.outcome_rules.rules().len(), 1);
+        let vars: Vec<_> = c.problems.iter().map(|e| e.var).collect();
+        assert_eq!(vars, vec![LOG_LEVEL]);
     }
 
     #[test]

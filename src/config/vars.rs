@@ -22,6 +22,8 @@ pub const QUEUE_MAX_ATTEMPTS: &str = "QUEUE_MAX_ATTEMPTS";
 pub const DEAD_LETTER_QUEUE: &str = "DEAD_LETTER_QUEUE";
 pub const LOG_LEVEL: &str = "LOG_LEVEL";
 pub const TOKEN_SOURCES: &str = "TOKEN_SOURCES";
+pub const OUTCOME_RULES: &str = "OUTCOME_RULES";
+pub const OUTCOME_RULES_HASH_KEY: &str = "OUTCOME_RULES_HASH_KEY";
 /// A binding, not a variable: the Worker requests are handed to.
 pub const UPSTREAM: &str = "UPSTREAM";
 
@@ -46,6 +48,8 @@ pub const VARS: &[&str] = &[
     QUEUE_MAX_ATTEMPTS,
     DEAD_LETTER_QUEUE,
     LOG_LEVEL,
+    OUTCOME_RULES,
+    OUTCOME_RULES_HASH_KEY,
 ];
 
 pub const DEFAULT_API_BASE: &str = "https://recaptchaenterprise.googleapis.com";
@@ -64,6 +68,8 @@ pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
 pub enum VarValue {
     Text(String),
     Number(f64),
+    /// An array or object, as JSON text (`[vars]` may hold JSON values).
+    Json(String),
     /// Any other type, named for the message (`"a boolean"`).
     Other(&'static str),
 }
@@ -92,6 +98,9 @@ impl VarValue {
                 refuse("is a number above 2^53, which is not held exactly")
             }
             VarValue::Number(n) => Ok(format!("{n:.0}")),
+            // Only the rules are JSON by nature.
+            VarValue::Json(text) if var == OUTCOME_RULES => Ok(text),
+            VarValue::Json(_) => refuse("is an object or array, not a string or number"),
             VarValue::Other(kind) => refuse(&format!("is {kind}, not a string or number")),
         }
     }

@@ -4,6 +4,7 @@
 //! ([`json_form`]), anything else the short form ([`short_form`]).
 
 mod json_form;
+pub mod rules;
 mod short_form;
 
 use crate::annotation::Annotation;

@@ -37,7 +37,13 @@ fn value(env: &Env, name: &str) -> Option<VarValue> {
         (Some(s), _, _) => VarValue::Text(s),
         (_, Some(n), _) => VarValue::Number(n),
         (_, _, Some(_)) => VarValue::Other("a boolean"),
-        _ => VarValue::Other("an object"),
+        _ => match js_sys::JSON::stringify(&value)
+            .ok()
+            .and_then(|s| s.as_string())
+        {
+            Some(json) => VarValue::Json(json),
+            None => VarValue::Other("an object"),
+        },
     })
 }
 
