@@ -24,6 +24,8 @@
 //                      raw=b64url   these bytes as the whole response, then
 //                                   close (what no header API lets a backend
 //                                   send: control characters, invalid UTF-8)
+//   POST /api/session, /account/login, /account/2fa/send, /account/2fa/verify
+//                      sign-ins without an outcome header (local/sign-in.mjs)
 //   POST /checkout     pays an order; annotates it with a JSON-form outcome
 //   POST /orders/:id/chargeback
 //                      a late event for the order's assessment: sent by this
@@ -41,6 +43,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { arg, isMain, lifecycle } from './serve.mjs';
+import { signIn } from './sign-in.mjs';
 
 export const DEMO_PASSWORD = 'correct horse';
 /** The outcome header (the worker's default OUTCOME_HEADER), lowercase as node and fetch name headers. */
@@ -114,6 +117,9 @@ export function createOrigin({ www, standIn, httpOptions = {} } = {}) {
       }
       return res.end();
     }
+
+    // Sign-ins that send no outcome header: the worker's outcome rules read them.
+    if (signIn(req, res, url, body, DEMO_PASSWORD)) return;
 
     if (url.pathname === '/login' && req.method === 'POST') {
       const text = body.toString('utf8');

@@ -14,13 +14,14 @@ use super::bindings::{
 };
 use super::clock::now_ms;
 use super::responses::{plain_text, without_header};
+use super::rules::{self, RuleRequest};
 use super::{direct, logger, queue, recent};
 use crate::config::{Config, Origin, Upstream, UPSTREAM};
 use crate::dedup::AnnotationKey;
 use crate::delivery::Delivery;
 use crate::envelope::Envelope;
 use crate::log::{DeliveryResult, Event, Hop};
-use crate::outcome;
+use crate::outcome::{self, Outcome};
 use crate::relay::is_relayable_status;
 use crate::token_sources::{self, Extraction};
 use crate::url::origin_request_url;
@@ -40,6 +41,8 @@ pub struct Exchange {
     upstream: Option<Service>,
     env: Env,
     ctx: Context,
+    /// What outcome rules that may apply took from the request.
+    rules: Option<RuleRequest>,
 }
 
 impl Exchange {
@@ -72,7 +75,31 @@ impl Exchange {
             upstream,
             env,
             ctx,
+            rules: rules::begin(req, config),
         }
+    }
+
+    pub fn config(&self) -> &'static Config {
+        self.config
+    }
+
+    /// The annotation phase's own handle, for work that outlives the
+    /// response phase (an account read from the request body).
+    pub fn detached(&self) -> Exchange {
+        Exchange {
+            config: self.config,
+            names: self.names,
+            extraction: self.extraction.clone(),
+            upstream: None,
+            env: self.env.clone(),
+            ctx: Context::new(JsValue::from(self.ctx.as_ref()).unchecked_into()),
+            rules: None,
+        }
+    }
+
+    /// Keeps the request alive until `work` ends, after the response.
+    pub fn wait_until(&self, work: impl std::future::Future<Output = ()> + 'static) {
+        self.ctx.wait_until(work);
     }
 
     /// Where the request is passed on.
@@ -111,7 +138,11 @@ impl Exchange {
         req: &web_sys::Request,
         url: &str,
     ) -> std::result::Result<PendingResponse, JsValue> {
-        let body = req.body();
+        // A body an outcome rule reads is teed: one branch is the origin's.
+        let body = match self.rules.as_ref().and_then(|r| r.forward_body.clone()) {
+            Some(teed) => Some(teed),
+            None => req.body(),
+        };
         if body.is_some() && matches!(req.method().as_str(), "GET" | "HEAD") {
             let outgoing = web_sys::Request::new_with_str_and_init(url, req.unchecked_ref())?;
             // The copy's headers are its own, so they are edited in place.
@@ -197,6 +228,10 @@ impl Exchange {
             return plain_text(502, "Bad gateway: invalid response from origin\n");
         }
         let Some(value) = header_get(&from_origin.headers(), &self.names.outcome)? else {
+            // No outcome header: the rules may say what the response means.
+            if let Some(request) = &self.rules {
+                rules::respond(self, request, &from_origin);
+            }
             return Ok(from_origin);
         };
         let response = without_header(&from_origin, &self.names.outcome)?;
@@ -207,11 +242,16 @@ impl Exchange {
     /// Annotation phase: validates the outcome, finds its assessment and
     /// hands it to the queue or to direct delivery under `waitUntil`.
     fn annotate(&self, value: &str) {
+        match outcome::parse_header(value) {
+            Ok(o) => self.send(o),
+            Err(e) => logger::emit(&Event::outcome_rejected(&self.config.outcome_header, &e)),
+        }
+    }
+
+    /// Finds a valid outcome's assessment and hands it to the queue or to
+    /// direct delivery under `waitUntil`.
+    pub fn send(&self, outcome: Outcome) {
         let config = self.config;
-        let outcome = match outcome::parse_header(value) {
-            Ok(o) => o,
-            Err(e) => return logger::emit(&Event::outcome_rejected(&config.outcome_header, &e)),
-        };
         let Some(id) = outcome.assessment.or(self.extraction.id()) else {
             return logger::emit(&Event::OutcomeDropped {
                 reason:

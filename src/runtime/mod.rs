@@ -19,6 +19,7 @@ mod proxy;
 mod queue;
 mod recent;
 mod responses;
+mod rules;
 mod subrequest;
 
 use crate::route::{route, Route};
