@@ -79,7 +79,8 @@ pub struct AccountRule {
     /// Send `hashedAccountId` (HMAC-SHA256 with `OUTCOME_RULES_HASH_KEY`)
     /// instead of `accountId`.
     pub hash: bool,
-    /// Lowercase before sending or hashing (emails typed in any case).
+    /// Lowercase ASCII letters before sending or hashing (emails typed in
+    /// any case; other letters are kept: their case rules vary by locale).
     pub lowercase: bool,
 }
 
@@ -237,7 +238,7 @@ impl AccountRule {
             return Err(Missing::TooLong);
         }
         let value = if self.lowercase {
-            trimmed.to_lowercase()
+            trimmed.to_ascii_lowercase()
         } else {
             trimmed.to_owned()
         };
@@ -375,7 +376,7 @@ mod tests {
         );
         assert_eq!(
             rule(false, true).finish("ÄNN", None),
-            Ok(AccountValue::Plain("änn".into()))
+            Ok(AccountValue::Plain("Änn".into()))
         );
         assert_eq!(rule(false, false).finish("  ", None), Err(Missing::Empty));
         let long = "a".repeat(MAX_ACCOUNT_LEN + 1);
