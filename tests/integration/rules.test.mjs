@@ -5,7 +5,7 @@
 // invalid set is config_invalid and the site is served; a rule that reads a
 // form field still streams a large upload whole.
 
-import { test, before, after } from 'node:test';
+import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -37,16 +37,17 @@ const EXTRA = [
   { name: 'hashed', method: 'GET', path: '/respond/hashed', status: 200, outcome: 'reasons=CORRECT_PASSWORD', account: { header: 'X-User', hash: true, lowercase: true } },
 ];
 
-/** One stack per rule set; every response and log line checked at the end. */
-async function withRules(rules, fn, options = {}) {
-  const s = await startStack({
-    // A JSON value in [vars], or that JSON as a string: both are read.
+/** A stack with these rules (a JSON value in [vars], or that JSON as a string). */
+function startRules(rules) {
+  return startStack({
     vars: { OUTCOME_RULES: rules },
     secrets: { RECAPTCHA_API_KEY: API_KEY, OUTCOME_RULES_HASH_KEY: HASH_KEY },
-    ...options,
   });
+}
+
+/** What holds for every response and log line, then the stack stops. */
+async function checkAndStop(s) {
   try {
-    await fn(s);
     for (const r of s.responses) assert.equal(r.headers.get(OUTCOME), null);
     for (const line of s.worker.logs) {
       assert.ok(!line.includes(API_KEY) && !line.includes(HASH_KEY), `secret in log: ${line}`);
@@ -54,6 +55,16 @@ async function withRules(rules, fn, options = {}) {
     }
   } finally {
     await s.stop();
+  }
+}
+
+/** One stack for one test. */
+async function withRules(rules, fn) {
+  const s = await startRules(rules);
+  try {
+    await fn(s);
+  } finally {
+    await checkAndStop(s);
   }
 }
 
@@ -102,8 +113,13 @@ test('the README has the three ready-made rule sets', () => {
   ]);
 });
 
-test('JSON API set: 401 and 200 give exactly the promised annotations', async () => {
-  await withRules(JSON.stringify([...SETS['A JSON API that answers 401 or 200'], ...EXTRA]), async (s) => {
+describe('the JSON API set, with rules on the test routes after it', () => {
+  let s;
+  // As a string holding JSON here; the other sets are JSON values in [vars].
+  before(async () => { s = await startRules(JSON.stringify([...SETS['A JSON API that answers 401 or 200'], ...EXTRA])); });
+  after(() => checkAndStop(s));
+
+  test('401 and 200 give exactly the promised annotations', async () => {
     const json = (password) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'Ann@Shop.example', password }) });
     const wrong = await send(s, '/api/session', json('nope'));
     assert.equal(wrong.res.status, 401);
@@ -113,19 +129,21 @@ test('JSON API set: 401 and 200 give exactly the promised annotations', async ()
     assert.equal(right.res.status, 200);
     assert.equal(right.body, '{"reasons":["CORRECT_PASSWORD"],"accountId":"ann@shop.example"}');
     assert.equal(right.fired.rule, 'api-password-right');
-    // Anything else: nothing.
     await nothingFor(s, '/api/session', { method: 'GET' });
+  });
 
-    // The origin's own header always wins over every rule (respond-any matches).
+  test('an explicit outcome header beats every rule', async () => {
     const from = s.worker.logs.length;
     const m = s.mark();
+    // respond-any matches this request and response.
     const explicit = await send(s, respondWith('LEGITIMATE; reasons=CORRECT_PASSWORD'), { method: 'GET', expectRule: false });
     await m.waitFor('annotation', (e) => e.assessment === explicit.id);
     assert.deepEqual(s.api.callsFor(explicit.id).map((c) => c.body), ['{"annotation":"LEGITIMATE","reasons":["CORRECT_PASSWORD"]}']);
     assert.deepEqual(eventsSince(s, from, 'outcome_from_rule'), []);
+  });
 
-    // A rule on a cached response annotates nothing, whatever says it came from a cache.
-    for (const cached of ['CF-Cache-Status: HIT', 'CF-Cache-Status: STALE', 'Age: 30']) {
+  test('a rule on a response served from a cache annotates nothing', async () => {
+    for (const cached of ['CF-Cache-Status: HIT', 'CF-Cache-Status: STALE', 'CF-Cache-Status: REVALIDATED', 'Age: 30']) {
       const c = s.mark();
       const { id } = await send(s, `/respond?header=${encodeURIComponent(cached)}`, { method: 'GET', expectRule: false });
       const skipped = await c.waitFor('rule_not_applied');
@@ -136,12 +154,30 @@ test('JSON API set: 401 and 200 give exactly the promised annotations', async ()
     // A MISS is the origin's own answer: the rule fires.
     const miss = await send(s, `/respond?header=${encodeURIComponent('CF-Cache-Status: MISS')}`, { method: 'GET' });
     assert.equal(miss.body, '{"annotation":"FRAUDULENT","reasons":["INCORRECT_PASSWORD"]}');
+  });
 
-    // hash: HMAC-SHA256 of the lowercased account under OUTCOME_RULES_HASH_KEY.
+  test('a hashed account is HMAC-SHA256 of the value under OUTCOME_RULES_HASH_KEY', async () => {
     const hashed = await send(s, '/respond/hashed', { method: 'GET', headers: { 'x-user': ' Ann@Shop.example ' } });
     const mac = crypto.createHmac('sha256', HASH_KEY).update('ann@shop.example').digest('base64');
     assert.equal(hashed.body, JSON.stringify({ reasons: ['CORRECT_PASSWORD'], hashedAccountId: mac }));
     assert.equal(hashed.fired.account, 'header');
+  });
+
+  test('a rule reading a form field streams a 1 MiB upload whole to the origin, annotated', async () => {
+    const filler = 'x'.repeat(1024 * 1024);
+    for (const [body, account, missing] of [
+      [`username=ann&data=${filler}`, 'ann', undefined],
+      [`data=${filler}&username=ann`, undefined, 'the field is not in the first 65536 bytes of the body'],
+    ]) {
+      const sent = await send(s, '/echo', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      const seen = JSON.parse(sent.res.body);
+      assert.equal(seen.bodyLength, Buffer.byteLength(body));
+      assert.equal(seen.bodySha256, crypto.createHash('sha256').update(body).digest('hex'));
+      // Teeing keeps the length: the origin gets Content-Length, not chunks.
+      assert.equal(seen.headers['content-length'], String(Buffer.byteLength(body)));
+      assert.equal(sent.body, JSON.stringify({ reasons: ['SOCIAL_SPAM'], ...(account ? { accountId: account } : {}) }));
+      assert.equal(sent.fired.account_missing, missing);
+    }
   });
 });
 
@@ -196,24 +232,5 @@ test('an invalid rule set is config_invalid naming the rule and field; no rule a
     const { id } = await send(s, respondWith('LEGITIMATE'), { method: 'GET', expectRule: false });
     await header.waitFor('annotation', (e) => e.assessment === id);
     assert.equal(s.api.callsFor(id).length, 1);
-  });
-});
-
-test('a rule reading a form field streams a 1 MiB upload whole to the origin, annotated', async () => {
-  await withRules(EXTRA, async (s) => {
-    const filler = 'x'.repeat(1024 * 1024);
-    for (const [body, account, missing] of [
-      [`username=ann&data=${filler}`, 'ann', undefined],
-      [`data=${filler}&username=ann`, undefined, 'the field is not in the first 65536 bytes of the body'],
-    ]) {
-      const sent = await send(s, '/echo', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
-      const seen = JSON.parse(sent.res.body);
-      assert.equal(seen.bodyLength, Buffer.byteLength(body));
-      // Teeing keeps the length: the origin gets Content-Length, not chunks.
-      assert.equal(seen.headers['content-length'], String(Buffer.byteLength(body)));
-      assert.equal(seen.bodySha256, crypto.createHash('sha256').update(body).digest('hex'));
-      assert.equal(sent.body, JSON.stringify({ reasons: ['SOCIAL_SPAM'], ...(account ? { accountId: account } : {}) }));
-      assert.equal(sent.fired.account_missing, missing);
-    }
   });
 });
