@@ -31,7 +31,8 @@
 //                      a late event for the order's assessment: sent by this
 //                      backend to the worker's batch endpoint when it has one
 //                      (useBatchEndpoint), else as an outcome with `assessment`
-//   GET  /demo/api-calls?since=n, POST /demo/api-fail {"mode":"503"|"429"|"400"|""}
+//   GET  /demo/api-calls?since=n (each with the outcome rule that made it, if
+//                      given rulesFired), POST /demo/api-fail {"mode":"503"|"429"|"400"|""}
 //   GET  /demo/assessments?since=n, POST /demo/steer {"assessment","action","score"}
 //                      the demo panel's view of the Google stand-in (when given one)
 //   GET  /ws           a WebSocket upgrade (101 with an outcome header), then one
@@ -56,7 +57,7 @@ async function readBody(req) {
   return Buffer.concat(chunks);
 }
 
-export function createOrigin({ www, standIn, httpOptions = {} } = {}) {
+export function createOrigin({ www, standIn, httpOptions = {}, rulesFired } = {}) {
   const orders = new Map(); // order id -> assessment ID seen at checkout
   let batchEndpoint = null; // { url, token } of the worker's late-annotation endpoint
   const json = (res, status, body, headers = {}) => {
@@ -174,7 +175,9 @@ export function createOrigin({ www, standIn, httpOptions = {} } = {}) {
     }
 
     if (standIn && url.pathname === '/demo/api-calls') {
-      return json(res, 200, standIn.calls.slice(Number(url.searchParams.get('since') ?? 0)));
+      // With the outcome rule that made each call's outcome, when one did.
+      const calls = standIn.calls.slice(Number(url.searchParams.get('since') ?? 0));
+      return json(res, 200, calls.map((c) => ({ ...c, rule: rulesFired?.get(c.assessment) })));
     }
     if (standIn && url.pathname === '/demo/assessments') {
       const since = Number(url.searchParams.get('since') ?? 0);

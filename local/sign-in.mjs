@@ -14,7 +14,23 @@
 // Accounts: ann@shop.example (password only), bob@shop.example (and a code);
 // the password is DEMO_PASSWORD, the code TWO_FACTOR_CODE.
 
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 export const TWO_FACTOR_CODE = '123456';
+
+/** The README's ready-made rule sets ("Outcome rules"), by their heading. */
+export function readmeRuleSets() {
+  const file = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'README.md');
+  const readme = fs.readFileSync(file, 'utf8');
+  const section = readme.slice(readme.indexOf('\n## Outcome rules'), readme.indexOf('\n## Queue mode'));
+  const sets = {};
+  for (const [, heading, json] of section.matchAll(/\n### ([^\n]+)\n+```json\n([\s\S]*?)\n```/g)) {
+    sets[heading] = JSON.parse(json);
+  }
+  return sets;
+}
 const TWO_FACTOR = new Set(['bob@shop.example']);
 
 const page = (title, extra = '') =>

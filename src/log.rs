@@ -190,6 +190,10 @@ pub enum Event {
     /// outcome goes on as a header's would.
     OutcomeFromRule {
         rule: String,
+        /// The request's assessment, which the outcome annotates (absent:
+        /// no token; an `outcome_dropped` line follows).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        assessment: Option<AssessmentId>,
         status: u16,
         /// Where the account came from, when one is sent.
         #[serde(skip_serializing_if = "Option::is_none")]

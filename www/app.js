@@ -61,6 +61,7 @@ function result(out, text, id) {
 
 function showHeaders(path, res) {
   const lines = [`HTTP ${res.status} (${path})`];
+  if (res.type === 'opaqueredirect') lines[0] = `a redirect (${path}): the browser keeps its status and headers from the page`;
   res.headers.forEach((value, name) => lines.push(`${name}: ${value}`));
   $('last-headers').textContent = lines.join('\n');
   const leaked = res.headers.has(OUTCOME_HEADER);
@@ -76,6 +77,29 @@ $('login-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const { id, data } = await action('/login', { email: $('email').value, password: $('password').value }, 'login');
   result($('login-result'), `${data.message} Assessment ID of this sign-in: `, id);
+});
+
+// A form post as a browser sends it, to a backend that says nothing: the
+// worker's outcome rules read its answer. A redirect is not followed (the
+// page sees only that there was one).
+$('rules-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const id = randomId();
+  await steer(id, 'login', 0.9);
+  const res = await fetch('/account/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-recaptcha-token': fakeToken(id) },
+    body: new URLSearchParams({ username: $('rules-username').value, password: $('rules-password').value }),
+    redirect: 'manual',
+  });
+  showHeaders('/account/login', res);
+  $('fail-mode').value = '';
+  const text = res.type === 'opaqueredirect'
+    ? 'Redirected to the account: signed in, no outcome header sent. Assessment ID: '
+    : res.headers.has('x-login-failed')
+      ? 'The form came back with X-Login-Failed: wrong password, no outcome header sent. Assessment ID: '
+      : `HTTP ${res.status}. Assessment ID: `;
+  result($('rules-result'), text, id);
 });
 
 $('bot-button').addEventListener('click', async () => {
@@ -172,6 +196,8 @@ function showCall(call) {
   const answer = call.status === 200 ? '200 accepted'
     : `${call.status} ${call.response?.error?.status ?? ''}${retry ? ' (worker retries)' : ' (final)'}`;
   part(answer, `status ${call.status === 200 ? 'status-ok' : retry ? 'status-retry' : 'status-final'}`);
+  part(call.rule ? `rule ${call.rule}` : 'the origin\'s header', `source${call.rule ? ' source-rule' : ''}`);
+  if (call.rule) div.dataset.rule = call.rule;
   cell.append(div);
 }
 

@@ -16,6 +16,7 @@ use super::clock::now_ms;
 use super::responses::{plain_text, without_header};
 use super::rules::{self, RuleRequest};
 use super::{direct, logger, queue, recent};
+use crate::assessment_id::AssessmentId;
 use crate::config::{Config, Origin, Upstream, UPSTREAM};
 use crate::dedup::AnnotationKey;
 use crate::delivery::Delivery;
@@ -81,6 +82,11 @@ impl Exchange {
 
     pub fn config(&self) -> &'static Config {
         self.config
+    }
+
+    /// The assessment the request's token names, if any.
+    pub fn assessment_id(&self) -> Option<AssessmentId> {
+        self.extraction.id()
     }
 
     /// The annotation phase's own handle, for work that outlives the

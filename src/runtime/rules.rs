@@ -200,6 +200,7 @@ fn fire(
         Ok(outcome) => {
             logger::emit(&Event::OutcomeFromRule {
                 rule: rule.name.clone(),
+                assessment: exchange.assessment_id(),
                 status,
                 account: fired.account,
                 account_missing: fired.account_missing.map(|m| m.to_string()),

@@ -55,6 +55,7 @@ async function panelRows(id, count) {
     label: c.querySelector('.label').textContent,
     reasons: c.querySelector('.reasons').textContent,
     body: c.querySelector('.body').textContent,
+    rule: c.dataset.rule ?? null,
   })));
 }
 
@@ -105,6 +106,29 @@ test('a wrong password: the WAF\'s assessment (login, 0.9, allow) beside FRAUDUL
   const [legit] = await panelRows(right, 1);
   assert.deepEqual([legit.status, legit.label, legit.reasons], [200, 'LEGITIMATE', 'CORRECT_PASSWORD']);
   assert.equal(await page.getAttribute('#outcome-verdict', 'data-leaked'), 'false');
+});
+
+/** Signs in through the form whose backend sends no outcome header. */
+async function signInWithoutHeader(password) {
+  await page.fill('#rules-password', password);
+  const previous = await page.getAttribute('#rules-result', 'data-assessment');
+  await page.click('#rules-button');
+  await page.waitForFunction((p) => {
+    const id = document.querySelector('#rules-result').dataset.assessment;
+    return id && id !== p;
+  }, previous);
+  return page.getAttribute('#rules-result', 'data-assessment');
+}
+
+test('a sign-in whose backend sends no outcome header: outcome rules annotate it, and the panel names each rule', async () => {
+  const wrong = await signInWithoutHeader('hunter2');
+  const [w] = await panelRows(wrong, 1);
+  assert.deepEqual([w.status, w.label, w.reasons, w.rule], [200, '—', 'INCORRECT_PASSWORD', 'form-password-wrong']);
+  assert.equal(w.body, '{"reasons":["INCORRECT_PASSWORD"],"accountId":"ada@example.com"}');
+  const right = await signInWithoutHeader('correct horse');
+  const [r] = await panelRows(right, 1);
+  assert.deepEqual([r.status, r.reasons, r.rule], [200, 'CORRECT_PASSWORD', 'form-password-right']);
+  assert.equal(r.body, '{"reasons":["CORRECT_PASSWORD"],"accountId":"ada@example.com"}');
 });
 
 test('a bot\'s sign-in is blocked by the WAF: the panel shows its assessment as blocked, with no annotation', async () => {

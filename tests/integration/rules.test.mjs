@@ -8,23 +8,10 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { startStack, respondWith, newId, API_KEY, OUTCOME } from './fixtures.mjs';
-import { ROOT, parseEvent } from '../../local/worker.mjs';
+import { parseEvent } from '../../local/worker.mjs';
 import { DEMO_PASSWORD } from '../../local/origin.mjs';
-import { TWO_FACTOR_CODE } from '../../local/sign-in.mjs';
-
-/** The README's ready-made rule sets, by their heading. */
-function readmeRuleSets() {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('\n## Outcome rules'), readme.indexOf('\n## Queue mode'));
-  const sets = {};
-  for (const [, heading, json] of section.matchAll(/\n### ([^\n]+)\n+```json\n([\s\S]*?)\n```/g)) {
-    sets[heading] = JSON.parse(json);
-  }
-  return sets;
-}
+import { TWO_FACTOR_CODE, readmeRuleSets } from '../../local/sign-in.mjs';
 
 const SETS = readmeRuleSets();
 const HASH_KEY = 'rules-test-hash-key-0123456789abcdef';
@@ -76,6 +63,7 @@ async function send(s, pathname, { method = 'POST', headers = {}, body, expectRu
   const res = await s.fetch(pathname, { method, headers: { 'x-recaptcha-token': token(id), ...headers }, body });
   if (!expectRule) return { res, id };
   const fired = await m.waitFor('outcome_from_rule');
+  assert.equal(fired.assessment, id, 'the rule annotates the request\'s own assessment');
   await m.waitFor('annotation', (e) => e.assessment === id);
   const calls = s.api.callsFor(id);
   assert.equal(calls.length, 1, `${pathname}: one annotate call`);
