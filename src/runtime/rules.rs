@@ -71,14 +71,18 @@ pub struct RuleRequest {
 }
 
 /// Request phase: `None` unless a rule may apply to this method and path.
-/// Only then are the method and URL copied into wasm, and only when such a
-/// rule takes its account from the body is the body teed.
+/// With rules configured the method is read, the URL only when a rule names
+/// that method, and the body is teed only when a rule that matches takes its
+/// account from it.
 pub fn begin(req: &web_sys::Request, config: &'static Config) -> Option<RuleRequest> {
     let rules: &'static RuleSet = &config.outcome_rules;
     if rules.is_empty() {
         return None;
     }
     let method = req.method();
+    if !rules.has_method(&method) {
+        return None;
+    }
     let candidates = rules.candidates(&method, request_path(&req.url()));
     if candidates.is_empty() {
         return None;

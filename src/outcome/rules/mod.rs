@@ -129,6 +129,14 @@ impl RuleSet {
         &self.rules
     }
 
+    /// Whether any rule names this method: when none does, the request's
+    /// URL need not even be read.
+    pub fn has_method(&self, method: &str) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
+    }
+
     /// The rules whose method and path the request matches.
     pub fn candidates(&self, method: &str, path: &str) -> Candidates {
         let mut bits = 0u64;

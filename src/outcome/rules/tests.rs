@@ -157,6 +157,7 @@ fn only_rules_with_a_body_account_read_the_body() {
     assert!(rules.needs_body(rules.candidates("POST", "/login")));
     assert!(!rules.needs_body(rules.candidates("POST", "/other")));
     assert!(rules.candidates("GET", "/login").is_empty());
+    assert!(rules.has_method("post") && !rules.has_method("GET"));
     let c = rules.candidates("POST", "/login");
     assert_eq!(rules.account_headers(c).collect::<Vec<_>>(), ["X-User"]);
 }
