@@ -6,6 +6,15 @@ import path from 'node:path';
 import { SITE_KEYS } from '../local/waf.mjs';
 import { ROOT, workerdService } from './processes.mjs';
 import { newServiceAccount } from '../local/google-oauth.mjs';
+import { readmeRuleSets } from '../local/sign-in.mjs';
+
+/** The README's three rule sets, then one the (c) rule row fires: a sign-in
+ *  whose 200 carries no outcome header. The last rule, so a request is
+ *  compared with every rule before it. */
+const OUTCOME_RULES = JSON.stringify([
+  ...Object.values(readmeRuleSets()).flat(),
+  { name: 'bench-sign-in', method: 'GET', path: '/sign-in', status: 200, headers: { 'X-Bench-Id': true }, outcome: 'FRAUDULENT; reasons=INCORRECT_PASSWORD' },
+]);
 
 // What (b) and (c) send. Real reCAPTCHA tokens are long; the worker scans
 // the whole header / cookie, so the benchmark sends tokens of a real size.
@@ -28,8 +37,10 @@ export const CONTENDERS = [
   { key: 'base1', label: 'baseline 1: JS pass-through', server: 'base1', mode: 'none', path: '/' },
   { key: 'a', label: '(a) this worker, no token', server: 'worker', mode: 'none', path: '/', baseline: 'base1' },
   { key: 'b', label: '(b) this worker, session cookie, no outcome', server: 'worker', mode: 'cookie', path: '/', baseline: 'base1' },
+  { key: 'br', label: '(b) the same, with OUTCOME_RULES: no rule matches', server: 'workerRules', mode: 'cookie', path: '/', baseline: 'base1' },
   { key: 'base2', label: 'baseline 2: JS pass-through + side call', server: 'base2', mode: 'token', path: '/outcome', record: true },
   { key: 'c', label: '(c) this worker, token + outcome: annotate (API key)', server: 'worker', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
+  { key: 'cr', label: '(c) the same, no header: an outcome rule annotates', server: 'workerRules', mode: 'token', path: '/sign-in', record: true, baseline: 'base2' },
   { key: 'cs', label: '(c) the same, service account, token exchange', server: 'workerExchange', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
   { key: 'cj', label: '(c) the same, service account, self-signed JWT', server: 'workerJwt', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
   // The same work in plain JavaScript (bench/workers/same-work.js): what the
@@ -47,7 +58,7 @@ export const CONTENDERS = [
   { key: 'e', label: '(e) this worker → WAF worker, token + outcome: annotate', server: 'chain', mode: 'token', path: '/outcome', record: true, baseline: 'base4' },
 ];
 /** Fixed-rate groups: a contender runs at the same rate as its baseline. */
-export const GROUPS = [['base1', 'a', 'b', 'ja', 'jb'], ['base2', 'c', 'cs', 'cj', 'jc'], ['base3', 'd'], ['base4', 'e']];
+export const GROUPS = [['base1', 'a', 'b', 'br', 'ja', 'jb'], ['base2', 'c', 'cr', 'cs', 'cj', 'jc'], ['base3', 'd'], ['base4', 'e']];
 
 /** bench/load.lua's environment for one run of contender `c`; originHost: the origin's host:port. */
 export function loadEnv(c, { tag, rate = 0, record = '', originHost }) {
@@ -115,6 +126,8 @@ export function services({ dir, cpu, originUrl, standIn, snap }) {
       // Direct mode (no queue binding): scenario (c) is one annotate call per response.
       bindings: annotating,
     }),
+    // The same worker with the README's outcome rules and one for /sign-in.
+    workerRules: (name) => workerdService({ name, dir, cpu, modules: worker, bindings: { ...annotating, OUTCOME_RULES } }),
     samework: (name) => workerdService({ name, dir, cpu, modules: js('bench/workers/same-work.js'), bindings: annotating }),
     // The same worker signing as a service account: the stand-in serves the
     // token endpoint and checks every bearer token (local/google-oauth.mjs).

@@ -172,6 +172,8 @@ export function problemLines(logFile) {
  *   GET /outcome   the same plus the outcome header, and X-Bench-Id: the
  *                  assessment ID at the end of X-Recaptcha-Token, echoed
  *                  so wrk can tell which request each response answers.
+ *   GET /sign-in   the same without the outcome header: an outcome rule
+ *                  makes the outcome.
  */
 export async function startNginx({ dir, cpu }) {
   const port = await freePort();
@@ -203,6 +205,10 @@ http {
     location = / { return 200 "ok\\n"; }
     location = /outcome {
       add_header ${OUTCOME} "FRAUDULENT; reasons=INCORRECT_PASSWORD";
+      add_header X-Bench-Id $bench_id;
+      return 200 "ok\\n";
+    }
+    location = /sign-in {
       add_header X-Bench-Id $bench_id;
       return 200 "ok\\n";
     }
