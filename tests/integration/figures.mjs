@@ -6,7 +6,7 @@
 import net from 'node:net';
 
 /**
- * Queue mode as wrangler.toml ships it (batches of 100, 10 consumers, the
+ * Queue mode as wrangler.jsonc ships it (batches of 100, 10 consumers, the
  * DLQ), but with second-scale delays so retries fit in a test run.
  */
 export function queueMode({ maxAttempts = 20, baseSeconds = 1, maxSeconds = 2 } = {}) {
