@@ -49,6 +49,7 @@ test('wrangler reads wrangler.jsonc without a diagnostic: workers.dev off, no ro
   assert.equal(c.name, 'recaptcha-annotate-edge');
   assert.equal(c.main, path.join(ROOT, 'build', 'index.js'));
   assert.equal(c.build.command, 'sh scripts/build.sh');
+  assert.equal(c.no_bundle, true, 'build/ is uploaded as built');
   assert.equal(c.observability.enabled, true);
   assert.deepEqual(c.queues.producers.map((p) => p.binding), ['ANNOTATIONS', 'ANNOTATIONS_DLQ']);
   assert.deepEqual(c.queues.consumers.map((q) => [q.queue, q.dead_letter_queue]),
