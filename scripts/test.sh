@@ -5,8 +5,9 @@
 #   2. browser:     the same unit and contract tests as wasm, in headless
 #                   Chromium (wasm-pack test)
 #   3. deploy:      after scripts/build.sh: wrangler's reading of wrangler.jsonc and
-#                   the README's configs, what `wrangler deploy` uploads,
-#                   build.sh's check of its tools
+#                   the README's configs, what `wrangler deploy` uploads from here
+#                   and from the package (scripts/package.sh) on a PATH without
+#                   Rust, build.sh's check of its tools
 #   4. integration: the built worker in workerd (wrangler dev) with a local
 #                   origin and the strict Google API stand-in
 #   5. e2e:         headless Chromium drives the demo site (www/) through the
@@ -37,7 +38,7 @@ browser=$(count '/^test result:/ { n += $4 } END { print n + 0 }' "$logs/browser
 say "build: scripts/build.sh"
 sh "$ROOT/scripts/build.sh"
 
-say "tier 3/6 deploy: the configs as wrangler reads them, the upload, the build's tool check"
+say "tier 3/6 deploy: the configs as wrangler reads them, the upload, the package without Rust"
 node --test --test-reporter=spec --test-concurrency=1 tests/deploy/ 2>&1 | tee "$logs/deploy.log"
 deploy=$(count '/^ℹ pass / { print $3 }' "$logs/deploy.log")
 
