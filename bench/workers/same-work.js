@@ -81,7 +81,7 @@ export default {
     const target = env.ORIGIN_URL + url.slice(url.indexOf('/', 8));
     let upstream;
     try {
-      upstream = await fetch(target, { method: request.method, headers, body: request.body, redirect: 'manual' });
+      upstream = await fetch(target, { method: request.method, headers, body: request.body, cf: request.cf, redirect: 'manual' });
     } catch (e) {
       console.error(JSON.stringify({ level: 'error', event: 'origin_unreachable', error: String(e) }));
       return new Response('Bad gateway: origin unreachable\n', { status: 502 });

@@ -121,6 +121,16 @@ extern "C" {
     #[wasm_bindgen(method, setter)]
     fn set_method(this: &WithMethod, method: &js_sys::JsString);
 
+    /// A `Request` or a `RequestInit`, for its `cf` object, passed as a JS
+    /// value.
+    type WithCf;
+
+    #[wasm_bindgen(method, getter)]
+    fn cf(this: &WithCf) -> JsValue;
+
+    #[wasm_bindgen(method, setter)]
+    fn set_cf(this: &WithCf, cf: &JsValue);
+
     #[wasm_bindgen(method, catch, js_name = append)]
     fn append(
         this: &NamedHeaders,
@@ -157,6 +167,14 @@ pub fn header_append(
     value: &js_sys::JsString,
 ) -> Result<(), JsValue> {
     headers.unchecked_ref::<NamedHeaders>().append(name, value)
+}
+
+/// The request's `cf` (Cloudflare's facts about it: country, TLS, bot
+/// management) into the init, as `fetch(request)` would carry it; when
+/// there is none it is `undefined`, which the init reads as absent.
+pub fn copy_cf(from: &web_sys::Request, to: &web_sys::RequestInit) {
+    let cf = from.unchecked_ref::<WithCf>().cf();
+    to.unchecked_ref::<WithCf>().set_cf(&cf);
 }
 
 /// Bytes from the runtime's cryptographic generator. Should that ever

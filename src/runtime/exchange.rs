@@ -117,11 +117,11 @@ impl Exchange {
     }
 
     /// Request phase: the client's request, unchanged but for the control
-    /// headers and the loop mark, with its body streamed and redirects
-    /// handed back rather than followed, to the origin or through the
-    /// `UPSTREAM` service binding.
+    /// headers and the loop mark, with its body streamed, its `cf` carried
+    /// and redirects handed back rather than followed, to the origin or
+    /// through the `UPSTREAM` service binding.
     ///
-    /// Usually `fetch(url, { method, headers, body, redirect })`, as the
+    /// Usually `fetch(url, { method, headers, body, cf, redirect })`, as the
     /// simplest pass-through Worker does. `new Request(url, request)` would
     /// copy the same things but cost about as much CPU again as the fetch
     /// itself (profiled), so it is kept for what an init cannot carry: a GET
@@ -156,6 +156,7 @@ impl Exchange {
         bindings::copy_method(req, &init);
         init.set_headers(&headers);
         init.set_body(&body.map_or(JsValue::NULL, JsValue::from));
+        bindings::copy_cf(req, &init);
         init.set_redirect(web_sys::RequestRedirect::Manual);
         Ok(match &self.upstream {
             Some(service) => service.fetch_url(url, &init),
