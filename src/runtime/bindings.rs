@@ -10,6 +10,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::{js_sys, web_sys};
 
 use crate::config::Config;
+use crate::loop_guard::{LoopGuard, LOOP_HEADER};
 use crate::relay::fold_header_name;
 
 #[wasm_bindgen(inline_js = "
@@ -79,9 +80,6 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = get)]
     fn get(this: &NamedHeaders, name: &js_sys::JsString) -> Result<Option<String>, JsValue>;
 
-    #[wasm_bindgen(method, catch, js_name = has)]
-    fn has(this: &NamedHeaders, name: &js_sys::JsString) -> Result<bool, JsValue>;
-
     #[wasm_bindgen(method, catch, js_name = delete)]
     fn delete(this: &NamedHeaders, name: &js_sys::JsString) -> Result<(), JsValue>;
 
@@ -122,6 +120,26 @@ extern "C" {
 
     #[wasm_bindgen(method, setter)]
     fn set_method(this: &WithMethod, method: &js_sys::JsString);
+
+    /// A `Request` or a `RequestInit`, for its `cf` object, passed as a JS
+    /// value.
+    type WithCf;
+
+    #[wasm_bindgen(method, getter)]
+    fn cf(this: &WithCf) -> JsValue;
+
+    #[wasm_bindgen(method, setter)]
+    fn set_cf(this: &WithCf, cf: &JsValue);
+
+    #[wasm_bindgen(method, catch, js_name = append)]
+    fn append(
+        this: &NamedHeaders,
+        name: &js_sys::JsString,
+        value: &js_sys::JsString,
+    ) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues, catch)]
+    fn get_random_values(bytes: &mut [u8]) -> Result<JsValue, JsValue>;
 }
 
 pub fn header_get(
@@ -129,10 +147,6 @@ pub fn header_get(
     name: &js_sys::JsString,
 ) -> Result<Option<String>, JsValue> {
     headers.unchecked_ref::<NamedHeaders>().get(name)
-}
-
-pub fn header_has(headers: &web_sys::Headers, name: &js_sys::JsString) -> Result<bool, JsValue> {
-    headers.unchecked_ref::<NamedHeaders>().has(name)
 }
 
 pub fn header_delete(headers: &web_sys::Headers, name: &js_sys::JsString) -> Result<(), JsValue> {
@@ -145,6 +159,30 @@ pub fn header_set(
     value: &str,
 ) -> Result<(), JsValue> {
     headers.unchecked_ref::<NamedHeaders>().set(name, value)
+}
+
+pub fn header_append(
+    headers: &web_sys::Headers,
+    name: &js_sys::JsString,
+    value: &js_sys::JsString,
+) -> Result<(), JsValue> {
+    headers.unchecked_ref::<NamedHeaders>().append(name, value)
+}
+
+/// The request's `cf` (Cloudflare's facts about it: country, TLS, bot
+/// management) into the init, as `fetch(request)` would carry it; when
+/// there is none it is `undefined`, which the init reads as absent.
+pub fn copy_cf(from: &web_sys::Request, to: &web_sys::RequestInit) {
+    let cf = from.unchecked_ref::<WithCf>().cf();
+    to.unchecked_ref::<WithCf>().set_cf(&cf);
+}
+
+/// Bytes from the runtime's cryptographic generator. Should that ever
+/// throw, they stay zero: loops are still caught, by a guessable nonce.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    let _ = get_random_values(&mut bytes);
+    bytes
 }
 
 /// The request's method into the init, without a round trip through wasm.
@@ -182,6 +220,11 @@ pub struct Names {
     /// Whether a configured protected name has a `_`, so that its all-`-`
     /// spelling is not one that deleting it by name removes.
     pub protected_has_underscore: bool,
+    /// [`LOOP_HEADER`], and the isolate's nonce appended to it.
+    pub loop_header: js_sys::JsString,
+    pub loop_mark: js_sys::JsString,
+    /// The isolate's loop guard, whose nonce `loop_mark` is.
+    pub loop_guard: LoopGuard,
 }
 
 thread_local! {
@@ -192,6 +235,7 @@ thread_local! {
 pub fn names(config: &Config) -> &'static Names {
     NAMES.with(|cell| {
         *cell.get_or_init(|| {
+            let loop_guard = LoopGuard::new(random_bytes());
             Box::leak(Box::new(Names {
                 outcome: config.outcome_header.as_str().into(),
                 token: config.token_header.as_str().into(),
@@ -204,6 +248,9 @@ pub fn names(config: &Config) -> &'static Names {
                 protected_has_underscore: config
                     .protected_request_headers()
                     .any(|name| name.contains('_')),
+                loop_header: LOOP_HEADER.into(),
+                loop_mark: loop_guard.nonce().into(),
+                loop_guard,
             }))
         })
     })
