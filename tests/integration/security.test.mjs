@@ -277,6 +277,26 @@ test('nothing from a client reaches the API URL but a validated ID', async () =>
   for (const c of calls) assert.match(c.target, exact);
 });
 
+test('a user-supplied account ID cannot move an annotation to another assessment: written raw its separators are refused, percent-encoded it is the account ID', async () => {
+  const [own, victim] = [newId(), newId()];
+  const username = `x; assessment=${victim}`;
+  const headers = { 'x-recaptcha-token': token(own) };
+  // An origin writing `account-id=${username}` as it came.
+  for (const written of [username, `x, FRAUDULENT; assessment=${victim}`, 'x=y', '100%']) {
+    const m = s.mark();
+    await s.fetch(respondWith(`LEGITIMATE; reasons=CORRECT_PASSWORD; account-id=${written}`), { headers });
+    const e = await Promise.any([m.waitFor('outcome_rejected'), m.waitFor('annotation')]);
+    assert.equal(e.event, 'outcome_rejected', `${written}: ${JSON.stringify(e)}`);
+  }
+  // The README's one line: encodeURIComponent. The account is the user's text.
+  const m = s.mark();
+  await s.fetch(respondWith(`LEGITIMATE; reasons=CORRECT_PASSWORD; account-id=${encodeURIComponent(username)}`), { headers });
+  assert.equal((await m.waitFor('annotation', (e) => e.assessment === own)).result, 'delivered');
+  await sleep(300);
+  assert.deepEqual(s.api.callsFor(victim), []);
+  assert.deepEqual(s.api.callsFor(own).map((c) => JSON.parse(c.body).accountId), [username]);
+});
+
 test('the batch endpoint has no bypass via path tricks', async () => {
   const body = (id) => JSON.stringify([{ assessment: id, annotation: 'LEGITIMATE' }]);
   const post = (target, id, auth) => raw(s.worker.url, [
