@@ -8,6 +8,20 @@ pub fn is_relayable_status(status: u16) -> bool {
     (200..=599).contains(&status) || status == 101
 }
 
+/// The origin's status text if a `Response` can carry it (RFC 9110
+/// `reason-phrase`: tab, space, visible ASCII, `obs-text`), else none: a
+/// control byte the runtime refuses must not turn the origin's answer into
+/// an error of the worker's. Clients ignore the text.
+pub fn relayable_status_text(text: &str) -> &str {
+    let allowed =
+        |c: char| c == '\t' || (' '..='~').contains(&c) || ('\u{80}'..='\u{ff}').contains(&c);
+    if text.chars().all(allowed) {
+        text
+    } else {
+        ""
+    }
+}
+
 /// A header name as CGI-style servers (PHP-FPM behind nginx with
 /// `underscores_in_headers on`, uWSGI, older gunicorn) read it: case and
 /// `-`/`_` do not count, so `X_Recaptcha_Outcome` is `x-recaptcha-outcome`.
@@ -18,6 +32,23 @@ pub fn fold_header_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_status_text_a_response_cannot_carry_becomes_empty() {
+        for ok in ["OK", "Not Found", "", "A\tB", "caf\u{e9}", "~!"] {
+            assert_eq!(relayable_status_text(ok), ok);
+        }
+        for bad in [
+            "O\u{1}K",
+            "No\u{7f}pe",
+            "a\nb",
+            "\u{0}",
+            "\u{100}",
+            "\u{fffd}",
+        ] {
+            assert_eq!(relayable_status_text(bad), "", "{bad:?}");
+        }
+    }
 
     #[test]
     fn underscore_spellings_fold_to_the_protected_name() {

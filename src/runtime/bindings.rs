@@ -10,7 +10,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::{js_sys, web_sys};
 
 use crate::config::Config;
-use crate::relay::fold_header_name;
+use crate::relay::{fold_header_name, relayable_status_text};
 
 #[wasm_bindgen(inline_js = "
 export function headerAliases(headers, folded, every) {
@@ -156,13 +156,15 @@ pub fn set_method(init: &web_sys::RequestInit, method: &js_sys::JsString) {
     init.unchecked_ref::<WithMethod>().set_method(method);
 }
 
-/// Status text and, for a 101, the WebSocket of `from`, into `to`.
+/// Status text (if a response can carry it, else none) and, for a 101, the
+/// WebSocket of `from`, into `to`.
 pub fn copy_response_parts(from: &web_sys::Response, to: &web_sys::ResponseInit) {
     let (from, to) = (
         from.unchecked_ref::<ResponseParts>(),
         to.unchecked_ref::<ResponseParts>(),
     );
-    to.set_status_text(&from.status_text());
+    let text = String::from(from.status_text());
+    to.set_status_text(&relayable_status_text(&text).into());
     let socket = from.web_socket();
     if !socket.is_null() && !socket.is_undefined() {
         to.set_web_socket(&socket);

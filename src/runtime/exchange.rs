@@ -189,7 +189,8 @@ impl Exchange {
 
     /// Response phase: an origin response without an outcome header goes
     /// out as it came; one with it goes out without it, and the annotation
-    /// phase begins.
+    /// phase begins first, so that nothing in rebuilding the response can
+    /// lose the outcome.
     pub fn respond(&self, from_origin: web_sys::Response) -> Result<web_sys::Response> {
         let status = from_origin.status();
         if !is_relayable_status(status) {
@@ -199,9 +200,8 @@ impl Exchange {
         let Some(value) = header_get(&from_origin.headers(), &self.names.outcome)? else {
             return Ok(from_origin);
         };
-        let response = without_header(&from_origin, &self.names.outcome)?;
         self.annotate(&value);
-        Ok(response)
+        without_header(&from_origin, &self.names.outcome)
     }
 
     /// Annotation phase: validates the outcome, finds its assessment and

@@ -292,6 +292,31 @@ test('control characters and invalid UTF-8 in the origin\'s outcome header: neve
   figure('control characters and invalid UTF-8 in the outcome header', { cases: rows });
 });
 
+test('a control byte in the origin\'s status text: the client gets the origin\'s status and body with an empty status text, never a 500, and the outcome is annotated', async () => {
+  // raw=: the origin writes the whole response itself, status line included.
+  const reply = (statusLine) => `/respond?raw=${Buffer.from(`${statusLine}\r\nContent-Length: 2\r\nX-Recaptcha-Outcome: LEGITIMATE\r\nConnection: close\r\n\r\nok`, 'latin1').toString('base64url')}`;
+  const rows = [];
+  for (const [statusLine, status, text] of [
+    ['HTTP/1.1 200 O\x01K', 200, ''],
+    ['HTTP/1.1 403 No\x7fpe', 403, ''],
+    // UTF-8 bytes the runtime reads as one character each up to U+00FF
+    // (obs-text) pass; beyond that (a euro sign) a Response cannot carry them.
+    ['HTTP/1.1 200 \xe2\x82\xac', 200, ''],
+    ['HTTP/1.1 200 Fine', 200, 'Fine'],
+    ['HTTP/1.1 200 Caf\xc3\xa9', 200, 'Caf\xc3\xa9'],
+  ]) {
+    const id = newId();
+    const m = s.mark();
+    const res = await raw('GET', reply(statusLine), [`X-Recaptcha-Token: ${token(id)}`]);
+    const e = await verdict(m, id, ['annotation', 'worker_error', 'origin_unreachable']);
+    rows.push(`${JSON.stringify(statusLine)}: ${res.status} ${JSON.stringify(res.statusText)} ${e.event} ${e.result ?? ''}`);
+    assert.deepEqual([res.status, res.statusText, res.body.toString()], [status, text, 'ok'], statusLine);
+    assert.equal(e.event, 'annotation', `${statusLine}: ${JSON.stringify(e)}`);
+    assert.equal(e.result, 'delivered');
+  }
+  figure('control bytes in the status text', { cases: rows });
+});
+
 /** A request with any method token, via node:http (fetch forbids some). */
 function request(method, path, { headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {
