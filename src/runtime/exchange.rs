@@ -164,7 +164,8 @@ impl Exchange {
         header_aliases(
             headers,
             &names.protected_folded,
-            names.protected_has_underscore,
+            names.protected_has_separator,
+            &names.read_as_hyphen,
         )
     }
 

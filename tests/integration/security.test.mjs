@@ -171,8 +171,8 @@ async function echoedHeaders(url, lines) {
   return JSON.parse(res.body).headers;
 }
 
-/** Header names whose CGI spelling (lower case, `_` as `-`) is one of `names`. */
-const foldingTo = (headers, names) => Object.keys(headers).filter((n) => names.includes(n.toLowerCase().replaceAll('_', '-')));
+/** Header names that a CGI-style origin (PHP: lower case aside, `-`, `_` and `.` alike) reads as one of `names`. */
+const foldingTo = (headers, names) => Object.keys(headers).filter((n) => names.includes(n.toLowerCase().replace(/[_.]/g, '-')));
 
 test('control headers in underscore spellings never reach the origin, with or without a valid token', async () => {
   const id = newId();
@@ -194,6 +194,23 @@ test('control headers in underscore spellings never reach the origin, with or wi
   }
 });
 
+test('control headers in dotted spellings, which PHP reads as underscores, never reach the origin, with or without a valid token', async () => {
+  const id = newId();
+  const aliases = [
+    'X.Recaptcha.Assessment.Id: VICTIM0000000000',
+    'x-recaptcha.assessment_id: VICTIM0000000001',
+    'X.RECAPTCHA.OUTCOME: FRAUDULENT; reasons=CHARGEBACK',
+    'X.Unrelated.Header: kept',
+  ];
+  for (const tokenLines of [[`X-Recaptcha-Token: ${token(id)}`], []]) {
+    const seen = await echoedHeaders(s.worker.url, [...tokenLines, ...aliases]);
+    const control = foldingTo(seen, ['x-recaptcha-assessment-id', OUTCOME]);
+    assert.deepEqual(control, tokenLines.length ? ['x-recaptcha-assessment-id'] : [], JSON.stringify(seen));
+    assert.equal(seen['x-recaptcha-assessment-id'], tokenLines.length ? id : undefined);
+    assert.equal(seen['x.unrelated.header'], 'kept');
+  }
+});
+
 for (const [outcome, assessment] of [['X-Fraud-Verdict', 'X-Risk-Assessment'], ['X_Fraud_Verdict', 'X_Risk_Assessment']]) {
   test(`every spelling of configured OUTCOME_HEADER=${outcome} and ASSESSMENT_ID_HEADER=${assessment} a CGI-style origin folds to them is removed`, async () => {
     const c = await startStack({ vars: { OUTCOME_HEADER: outcome, ASSESSMENT_ID_HEADER: assessment } });
@@ -201,6 +218,7 @@ for (const [outcome, assessment] of [['X-Fraud-Verdict', 'X-Risk-Assessment'], [
       const id = newId();
       const aliases = ['X_Fraud_Verdict: LEGITIMATE', 'x-fraud_verdict: FRAUDULENT', 'X-Fraud-Verdict: LEGITIMATE',
         'X_RISK_ASSESSMENT: VICTIM0000000000', 'x_risk-assessment: VICTIM0000000001', 'X-Risk-Assessment: VICTIM0000000002',
+        'X.Fraud.Verdict: LEGITIMATE', 'x.risk_assessment: VICTIM0000000003',
         'X_Unrelated_Header: kept', 'X-Risk-Assessment-Note: kept'];
       const own = assessment.toLowerCase();
       for (const tokenLines of [[`X-Recaptcha-Token: ${token(id)}`], []]) {
