@@ -11,29 +11,32 @@ use worker::{js_sys, web_sys};
 
 use crate::config::Config;
 use crate::loop_guard::{LoopGuard, LOOP_HEADER};
-use crate::relay::fold_header_name;
+use crate::relay::{fold_header_name, relayable_status_text, READ_AS_HYPHEN};
 
 #[wasm_bindgen(inline_js = "
-export function headerAliases(headers, folded, every) {
+export function headerAliases(headers, folded, every, readAsHyphen) {
   let found;
   for (const name of headers.keys()) {
-    if ((every || name.includes('_')) && folded.includes(name.replaceAll('_', '-'))) (found ??= []).push(name);
+    let read = name;
+    for (const c of readAsHyphen) if (read.includes(c)) read = read.replaceAll(c, '-');
+    if ((every || read !== name) && folded.includes(read)) (found ??= []).push(name);
   }
   return found;
 }")]
 extern "C" {
-    /// The names in `headers` that, with `_` read as `-`, are one of
-    /// `folded` (lower case): CGI-style servers (PHP-FPM, uWSGI, older
-    /// gunicorn) read `X_Recaptcha_Outcome` as `X-Recaptcha-Outcome`. Only
-    /// names with a `_` unless `every`: the exact spelling of a configured
-    /// name is deleted by name, which covers its all-`-` spelling unless
-    /// the configured name itself has a `_`.
+    /// The names in `headers` (lower case) that, each character of
+    /// `read_as_hyphen` read as `-`, are one of `folded`: the rule of
+    /// [`fold_header_name`], which CGI-style servers apply. Only names
+    /// with such a character unless `every`: the exact spelling of a
+    /// configured name is deleted by name, which covers its all-`-`
+    /// spelling unless the configured name itself has one.
     /// One call that walks the names in JS, not one crossing per name.
     #[wasm_bindgen(js_name = headerAliases)]
     pub fn header_aliases(
         headers: &web_sys::Headers,
         folded: &js_sys::Array,
         every: bool,
+        read_as_hyphen: &js_sys::JsString,
     ) -> Option<js_sys::Array>;
 }
 
@@ -194,13 +197,15 @@ pub fn set_method(init: &web_sys::RequestInit, method: &js_sys::JsString) {
     init.unchecked_ref::<WithMethod>().set_method(method);
 }
 
-/// Status text and, for a 101, the WebSocket of `from`, into `to`.
+/// Status text (if a response can carry it, else none) and, for a 101, the
+/// WebSocket of `from`, into `to`.
 pub fn copy_response_parts(from: &web_sys::Response, to: &web_sys::ResponseInit) {
     let (from, to) = (
         from.unchecked_ref::<ResponseParts>(),
         to.unchecked_ref::<ResponseParts>(),
     );
-    to.set_status_text(&from.status_text());
+    let text = String::from(from.status_text());
+    to.set_status_text(&relayable_status_text(&text).into());
     let socket = from.web_socket();
     if !socket.is_null() && !socket.is_undefined() {
         to.set_web_socket(&socket);
@@ -217,9 +222,12 @@ pub struct Names {
     /// The names only the worker or the origin may send to the origin,
     /// folded (lower case, `-` for `_`), for [`header_aliases`].
     pub protected_folded: js_sys::Array,
-    /// Whether a configured protected name has a `_`, so that its all-`-`
-    /// spelling is not one that deleting it by name removes.
-    pub protected_has_underscore: bool,
+    /// Whether a configured protected name has a character CGI-style
+    /// servers read as `-`, so that its all-`-` spelling is not one that
+    /// deleting it by name removes.
+    pub protected_has_separator: bool,
+    /// [`READ_AS_HYPHEN`], for [`header_aliases`].
+    pub read_as_hyphen: js_sys::JsString,
     /// [`LOOP_HEADER`], and the isolate's nonce appended to it.
     pub loop_header: js_sys::JsString,
     pub loop_mark: js_sys::JsString,
@@ -245,9 +253,10 @@ pub fn names(config: &Config) -> &'static Names {
                     .protected_request_headers()
                     .map(|name| JsValue::from(fold_header_name(name)))
                     .collect(),
-                protected_has_underscore: config
+                protected_has_separator: config
                     .protected_request_headers()
-                    .any(|name| name.contains('_')),
+                    .any(|name| name.contains(|c| READ_AS_HYPHEN.contains(c))),
+                read_as_hyphen: READ_AS_HYPHEN.into(),
                 loop_header: LOOP_HEADER.into(),
                 loop_mark: loop_guard.nonce().into(),
                 loop_guard,

@@ -170,7 +170,8 @@ impl Exchange {
         header_aliases(
             headers,
             &names.protected_folded,
-            names.protected_has_underscore,
+            names.protected_has_separator,
+            &names.read_as_hyphen,
         )
     }
 
@@ -197,7 +198,8 @@ impl Exchange {
 
     /// Response phase: an origin response without an outcome header goes
     /// out as it came; one with it goes out without it, and the annotation
-    /// phase begins.
+    /// phase begins first, so that nothing in rebuilding the response can
+    /// lose the outcome.
     pub fn respond(&self, from_origin: web_sys::Response) -> Result<web_sys::Response> {
         let status = from_origin.status();
         if !is_relayable_status(status) {
@@ -207,9 +209,8 @@ impl Exchange {
         let Some(value) = header_get(&from_origin.headers(), &self.names.outcome)? else {
             return Ok(from_origin);
         };
-        let response = without_header(&from_origin, &self.names.outcome)?;
         self.annotate(&value);
-        Ok(response)
+        without_header(&from_origin, &self.names.outcome)
     }
 
     /// Annotation phase: validates the outcome, finds its assessment and

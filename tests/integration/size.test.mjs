@@ -11,7 +11,7 @@ import zlib from 'node:zlib';
 import { ROOT } from '../../local/worker.mjs';
 
 const BUDGET = {
-  'build/index_bg.wasm': { raw: 370_000, gzip: 157_000 },
+  'build/index_bg.wasm': { raw: 370_000, gzip: 159_000 },
   'build/index.js': { raw: 26_900, gzip: 6_950 },
 };
 
