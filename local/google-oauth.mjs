@@ -71,6 +71,7 @@ export function createOAuth({ account, expiresIn = 3600 }) {
   const exchanges = []; // { at, status }
   let outageUntil = 0;
   let delayNextMs = 0;
+  let holdUntil = 0;
   const state = { expiresIn };
 
   const oauthError = (res, status, error, description) => {
@@ -89,6 +90,8 @@ export function createOAuth({ account, expiresIn = 3600 }) {
     setExpiresIn(s) { state.expiresIn = s; },
     /** The token endpoint answers 503 for the next `ms`. */
     outageFor(ms) { outageUntil = Date.now() + ms; },
+    /** Exchanges arriving in the next `ms` are held, unanswered, until that time is up, then refused with a 503. */
+    holdFor(ms) { holdUntil = Date.now() + ms; },
     /** The next exchange is answered only after `ms` (a slow endpoint). */
     delayNext(ms) { delayNextMs = ms; },
     /** Google stops accepting `token` (revoked, as after a key deletion). */
@@ -100,6 +103,10 @@ export function createOAuth({ account, expiresIn = 3600 }) {
         const ms = delayNextMs;
         delayNextMs = 0;
         setTimeout(() => oauth.handleToken(req, res, text), ms);
+        return undefined;
+      }
+      if (Date.now() < holdUntil) {
+        setTimeout(() => { if (!res.destroyed) oauthError(res, 503, 'temporarily_unavailable', 'Held, then refused'); }, holdUntil - Date.now());
         return undefined;
       }
       if (Date.now() < outageUntil) return oauthError(res, 503, 'temporarily_unavailable', 'Injected outage');

@@ -9,10 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { parseJsonc } from './jsonc.mjs';
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** The compatibility date the project deploys with, as wrangler.toml sets it. */
-export const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m
-  .exec(fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8'))[1];
+/** The compatibility date the project deploys with, as wrangler.jsonc sets it. */
+export const COMPATIBILITY_DATE = parseJsonc(fs.readFileSync(path.join(ROOT, 'wrangler.jsonc'), 'utf8'))
+  .compatibility_date;
 
 /** The worker's JSON log event in a wrangler output line, as text, or null. */
 export function eventText(line) {

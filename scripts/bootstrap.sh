@@ -31,6 +31,13 @@ if [ "${1:-}" = fuzz ]; then
   exit 0
 fi
 
+# rustup and Node are the two things this script cannot install (README "Building").
+for tool in rustup cargo node npm; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    say "$tool is missing: install rustup with the stable toolchain, and Node.js 20 or later with npm (README \"Building\")"
+    exit 1
+  fi
+done
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown

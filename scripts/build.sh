@@ -32,6 +32,41 @@ if up_to_date; then
   say "$out/ is up to date (FORCE_BUILD=1 rebuilds)"
   exit 0
 fi
+
+# Every tool is checked before cargo starts, so a machine without them learns
+# at once what is missing and the one command that installs it, rather than
+# after minutes of compiling.
+missing=""
+need() { missing="$missing
+  - $1"; }
+# Linux's: no installer here brings them to another system.
+command -v flock >/dev/null 2>&1 || need "flock (util-linux)"
+sed --version >/dev/null 2>&1 || need "GNU sed"
+if [ -n "$missing" ]; then
+  say "cannot build: missing$missing"
+  echo "scripts/build.sh needs Linux's shell tools (README \"Building\")." >&2
+  exit 1
+fi
+if ! command -v cargo >/dev/null 2>&1 || ! command -v rustc >/dev/null 2>&1; then
+  need "cargo and rustc (rustup with the stable toolchain)"
+elif ! [ -d "$(rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown" ]; then
+  need "the wasm32-unknown-unknown Rust target"
+fi
+"$WASM_BINDGEN_BIN" --version 2>/dev/null | grep -qw -- "$WASM_BINDGEN_VERSION" ||
+  need "wasm-bindgen $WASM_BINDGEN_VERSION (as Cargo.lock pins it) at $WASM_BINDGEN_BIN"
+command -v node >/dev/null 2>&1 || need "node (20 or later) and npm"
+"$ROOT/node_modules/.bin/esbuild" --version >/dev/null 2>&1 || need "esbuild in node_modules"
+[ -f "$WASM_OPT_BIN" ] || need "wasm-opt in node_modules (npm package binaryen)"
+if [ -n "$missing" ]; then
+  say "cannot build: missing$missing"
+  case $missing in
+    *"cargo and rustc"*) echo "Install rustup (stable toolchain) first, then run:" >&2 ;;
+    *) echo "Install them with:" >&2 ;;
+  esac
+  echo "  scripts/bootstrap.sh" >&2
+  exit 1
+fi
+
 # Test stacks may start several `wrangler dev` at once, each running this.
 mkdir -p target
 exec 9>target/.build.lock

@@ -22,23 +22,53 @@ impl Admin {
     }
 
     /// Whether an `Authorization` header holds the token in any form a
-    /// client might send it: any scheme or none, several values joined with
-    /// `,`, or as either half of a `Basic` credential. Such a request must
-    /// never reach the origin. Each piece is compared in constant time.
+    /// client might send it: any scheme or none, quoted, as a parameter
+    /// (`token="…"`), among several values, or as either half of a `Basic`
+    /// credential. Such a request must never reach the origin. The header
+    /// is cut at every character a token cannot hold, and the token is
+    /// carried when each of its own pieces is among the header's (a valid
+    /// token is one piece; one that configuration refused may be several).
+    /// Each piece is compared in constant time.
     pub fn carried_by(&self, authorization: &str) -> bool {
-        let token = self.token.as_bytes();
-        let mut carried = false;
-        for piece in authorization.split(|c: char| c.is_whitespace() || c == ',') {
-            carried |= same(piece.as_bytes(), token);
+        let mut wanted = pieces(self.token.as_bytes()).peekable();
+        if wanted.peek().is_none() {
+            return false;
+        }
+        let mut carried = true;
+        for want in wanted {
+            let mut found = among(authorization.as_bytes(), want);
             // A `Basic` credential is base64 of `user:password`.
-            if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(piece) {
-                for half in decoded.splitn(2, |&b| b == b':') {
-                    carried |= same(half, token);
+            for word in authorization.split(|c: char| c.is_whitespace() || c == ',') {
+                if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(word) {
+                    found |= among(&decoded, want);
                 }
             }
+            carried &= found;
         }
         carried
     }
+}
+
+/// A character of an RFC 6750 `b64token` but its trailing `=`s: all a
+/// bearer token may hold, so a piece of a header made of them is a token or
+/// part of one, wherever the client put it.
+pub(crate) fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~+/".contains(&b)
+}
+
+/// The runs of token characters in `text`.
+fn pieces(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    text.split(|&b| !is_token_char(b))
+        .filter(|piece| !piece.is_empty())
+}
+
+/// Whether `want` is one of the pieces of `text`.
+fn among(text: &[u8], want: &[u8]) -> bool {
+    let mut found = false;
+    for piece in pieces(text) {
+        found |= same(piece, want);
+    }
+    found
 }
 
 impl std::fmt::Debug for Admin {
@@ -104,6 +134,11 @@ mod tests {
             format!("Bearer x, Bearer {t}"),
             format!("Basic {}", basic(&format!("job:{t}"))),
             format!("Basic {}", basic(&format!("{t}:"))),
+            format!("Token token=\"{t}\""),
+            format!("Bearer \"{t}\""),
+            format!("Bearer token={t}"),
+            format!("Bearer {t};"),
+            format!("Bearer x;{t}"),
         ] {
             assert!(admin.carried_by(&carried), "{carried:?}");
         }
@@ -113,8 +148,33 @@ mod tests {
             format!("Basic {}", basic("job:s3cret")),
             String::new(),
             "Basic %%%".to_owned(),
+            format!("Bearer {}", &t[1..]),
+            format!("Bearer {t}_"),
         ] {
             assert!(!admin.carried_by(&other), "{other:?}");
         }
+    }
+
+    #[test]
+    fn padding_is_not_part_of_what_is_compared() {
+        let t = "c2VjcmV0LWFkbWluLXRva2Vu==";
+        let admin = Admin::new("/p".into(), t.into());
+        for carried in [
+            format!("Bearer {t}"),
+            format!("Bearer {}", &t[..t.len() - 2]),
+        ] {
+            assert!(admin.carried_by(&carried), "{carried:?}");
+        }
+    }
+
+    #[test]
+    fn a_token_configuration_refused_is_still_found_piece_by_piece() {
+        let t = "s3cret,admin token";
+        let admin = Admin::new("/p".into(), t.into());
+        assert!(admin.carried_by(&format!("Token {t}")));
+        assert!(admin.carried_by("Bearer admin, s3cret token"));
+        assert!(!admin.carried_by("Bearer s3cret"));
+        // Nothing a token could be made of: never found, never everything.
+        assert!(!Admin::new("/p".into(), " ,;".into()).carried_by("Bearer x"));
     }
 }

@@ -68,6 +68,13 @@ api_enum! {
     }
 }
 
+/// Pairs of reasons one annotation never carries together.
+pub const CONTRADICTIONS: &[(Reason, Reason)] = &[
+    (Reason::CorrectPassword, Reason::IncorrectPassword),
+    (Reason::PassedTwoFactor, Reason::FailedTwoFactor),
+    (Reason::TransactionAccepted, Reason::TransactionDeclined),
+];
+
 api_enum! {
     /// `transactionEvent.eventType`.
     TransactionEventType {
@@ -235,6 +242,16 @@ impl Annotation {
         if !self.reasons.contains(&reason) {
             self.reasons.push(reason);
         }
+    }
+
+    /// Two reasons that cannot both be true of one assessment, if the
+    /// annotation has them: no origin means them together, and together
+    /// they are what two outcome headers look like once joined with `, `.
+    pub fn contradiction(&self) -> Option<(Reason, Reason)> {
+        CONTRADICTIONS
+            .iter()
+            .copied()
+            .find(|(a, b)| self.reasons.contains(a) && self.reasons.contains(b))
     }
 
     /// The JSON body sent to Google.

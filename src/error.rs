@@ -23,14 +23,25 @@ pub enum OutcomeError {
     DeprecatedLabel(String),
     #[error("more than one label")]
     DuplicateLabel,
+    #[error("the label must come first, before any parameter")]
+    LabelAfterParameters,
     #[error("unknown parameter {0:?} (expected reasons, account-id or assessment)")]
     UnknownParameter(String),
     #[error("parameter {0} given more than once")]
     DuplicateParameter(&'static str),
     #[error("parameter {0} has an empty value")]
     EmptyValue(&'static str),
-    #[error("account-id has a comma (a header sent twice?); use the JSON form for such IDs")]
-    CommaInAccountId,
+    #[error("{param} has a raw {separator:?}: percent-encode values (a raw comma is also what a header sent twice looks like)")]
+    RawSeparator {
+        param: &'static str,
+        separator: char,
+    },
+    #[error("{0} has a '%' that is not followed by two hex digits: percent-encode values")]
+    BadPercentEscape(&'static str),
+    #[error("{0} is not UTF-8 once percent-decoded")]
+    DecodedNotUtf8(&'static str),
+    #[error("reasons {0} and {1} contradict each other (two outcome headers joined into one?)")]
+    Contradiction(&'static str, &'static str),
     #[error("unknown reason {0:?}")]
     UnknownReason(String),
     #[error("assessment must be exactly 16 ASCII letters or digits")]

@@ -19,6 +19,7 @@ pub mod delivery;
 pub mod envelope;
 pub mod error;
 pub mod log;
+pub mod loop_guard;
 pub mod outcome;
 pub mod relay;
 pub mod retry;

@@ -11,6 +11,11 @@
 const OUTCOME = 'x-recaptcha-outcome';
 const TOKEN = 'x-recaptcha-token';
 const ID_HEADER = 'x-recaptcha-assessment-id';
+const LOOP = 'x-annotate-edge-loop';
+const MAX_PASSES = 4;
+// The isolate's nonce, made at its first request (no random values in
+// global scope): its own request coming back is a loop.
+let nonce;
 const ID = /^[A-Za-z0-9]{16}$/;
 const LABELS = new Set(['LEGITIMATE', 'FRAUDULENT', 'PASSWORD_CORRECT', 'PASSWORD_INCORRECT']);
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
@@ -60,20 +65,23 @@ function firstSend(key, now) {
 
 export default {
   async fetch(request, env, ctx) {
+    nonce ??= [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
     const incoming = request.headers;
-    const id = idOf(incoming.get(TOKEN)) ?? cookieId(incoming.get('cookie'));
-    let headers = incoming;
-    if (id || incoming.has(OUTCOME) || incoming.has(ID_HEADER)) {
-      headers = new Headers(incoming);
-      headers.delete(OUTCOME);
-      headers.delete(ID_HEADER);
-      if (id) headers.set(ID_HEADER, id);
+    const passes = incoming.get(LOOP)?.split(',').map((v) => v.trim()).filter(Boolean);
+    if (passes && (passes.includes(nonce) || passes.length >= MAX_PASSES)) {
+      return new Response('Loop detected\n', { status: 508 });
     }
+    const id = idOf(incoming.get(TOKEN)) ?? cookieId(incoming.get('cookie'));
+    const headers = new Headers(incoming);
+    headers.delete(OUTCOME);
+    headers.delete(ID_HEADER);
+    if (id) headers.set(ID_HEADER, id);
+    headers.append(LOOP, nonce);
     const url = request.url;
     const target = env.ORIGIN_URL + url.slice(url.indexOf('/', 8));
     let upstream;
     try {
-      upstream = await fetch(target, { method: request.method, headers, body: request.body, redirect: 'manual' });
+      upstream = await fetch(target, { method: request.method, headers, body: request.body, cf: request.cf, redirect: 'manual' });
     } catch (e) {
       console.error(JSON.stringify({ level: 'error', event: 'origin_unreachable', error: String(e) }));
       return new Response('Bad gateway: origin unreachable\n', { status: 502 });

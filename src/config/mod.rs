@@ -265,26 +265,43 @@ fn admin(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Admin>, ConfigE
         return Ok(None);
     };
     // The token's value never appears in a message.
-    if token.len() < MIN_ADMIN_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) {
+    if !admin_token_ok(&token) {
         return Err(ConfigError::new(
             ADMIN_TOKEN,
-            format!("must be at least {MIN_ADMIN_TOKEN_LEN} visible ASCII characters; the batch endpoint is disabled"),
+            format!("must be at least {MIN_ADMIN_TOKEN_LEN} of the characters a bearer token can hold (A-Z a-z 0-9 - . _ ~ + /, then optionally =), as `openssl rand -hex 32` makes; the batch endpoint is disabled"),
         ));
     }
     let path = get(ADMIN_PATH).unwrap_or_else(|| DEFAULT_ADMIN_PATH.to_owned());
     if !admin_path_ok(&path) {
         return Err(ConfigError::new(
             ADMIN_PATH,
-            format!("{path:?} must be a path starting with '/', without query or fragment; the batch endpoint is disabled"),
+            format!("{path:?} must be a path of one or more segments, such as /ops/annotations: starting with '/', not ending with one, no empty, '.' or '..' segment (percent-decoded), no query or fragment; the batch endpoint is disabled"),
         ));
     }
     Ok(Some(Admin::new(path, token)))
 }
 
+/// An RFC 6750 `b64token` of at least [`MIN_ADMIN_TOKEN_LEN`] characters
+/// before its padding: what a client can send after `Bearer ` as it is, and
+/// what [`Admin::carried_by`] finds whatever the header around it.
+fn admin_token_ok(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    body.len() >= MIN_ADMIN_TOKEN_LEN && body.bytes().all(crate::admin::is_token_char)
+}
+
+/// A path the endpoint can own without shadowing the site: every path starts
+/// with `/`, and the endpoint reserves every path that starts with its own,
+/// so `/` or `//` would take the whole site. Segments are checked as the
+/// URL parser and the reservation see them: percent-decoded, `.` and `..`
+/// resolved away (such a path could never be requested).
 fn admin_path_ok(path: &str) -> bool {
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
     path.starts_with('/')
         && !path.contains(['?', '#'])
         && path.bytes().all(|b| b.is_ascii_graphic())
+        && decoded[1..]
+            .split('/')
+            .all(|segment| !matches!(segment, "" | "." | ".."))
 }
 
 fn queue_policy(
@@ -470,6 +487,59 @@ mod tests {
         assert_eq!(admin.path, "/ops/annotations");
         assert!(admin.authorized(Some(&format!("Bearer {token}"))));
         assert!(!format!("{admin:?}").contains(token));
+    }
+
+    #[test]
+    fn an_admin_token_holds_only_what_a_bearer_token_can() {
+        let with_token = |t: &str| {
+            let mut vars = GOOD.to_vec();
+            vars.push((ADMIN_TOKEN, t));
+            parse(&vars)
+        };
+        for ok in [
+            "0123456789abcdef0123456789abcdef",
+            "A-Za-z0.9_~+/xyzw",
+            "c2VjcmV0LWFkbWluLXRva2Vu==",
+        ] {
+            assert!(with_token(ok).admin.is_some(), "{ok}");
+        }
+        for bad in [
+            "0123456789abcdef,x",
+            "0123456789abcdef;x",
+            "\"0123456789abcdef\"",
+            "0123456789abcdef\"",
+            "0123456789abcdef:x",
+            "0123456789=abcdef",
+            "0123456789abcde=",
+            "0123456789abcdef\n",
+        ] {
+            let c = with_token(bad);
+            assert_eq!(c.admin, None, "{bad:?}");
+            assert_eq!(c.problems[0].var, ADMIN_TOKEN);
+            assert!(!c.problems[0].to_string().contains("0123456789"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_admin_path_that_would_shadow_the_site_is_refused() {
+        let with_path = |p: &str| {
+            let mut vars = GOOD.to_vec();
+            vars.extend([(ADMIN_TOKEN, "0123456789abcdef-admin"), (ADMIN_PATH, p)]);
+            parse(&vars)
+        };
+        for ok in ["/ops", "/ops/annotations", "/.well-known/x", "/a%2Eb"] {
+            assert_eq!(with_path(ok).admin.map(|a| a.path), Some(ok.to_owned()));
+        }
+        for bad in [
+            "/", "//", "///", "/ops/", "/ops//x", "/.", "/..", "/x/..", "/x/./y", "/%2F", "/%2e",
+            "ops", "/ops?x", "/ops#x", "/o ps",
+        ] {
+            let c = with_path(bad);
+            assert_eq!(c.admin, None, "{bad:?}");
+            assert_eq!(c.problems[0].var, ADMIN_PATH, "{bad:?}");
+            // Reserved instead: the default path, never the whole site.
+            assert_eq!(c.reserved.unwrap().path, DEFAULT_ADMIN_PATH, "{bad:?}");
+        }
     }
 
     #[test]

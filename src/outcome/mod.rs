@@ -76,11 +76,15 @@ pub fn parse_batch_item(value: &str) -> Result<(Outcome, Option<String>), Outcom
     Ok((deliverable(outcome)?, token))
 }
 
-/// An outcome with something to send, whose annotate body fits [`MAX_LEN`]
-/// (escaping can make it longer than the text it came from).
+/// An outcome with something to send, that does not contradict itself, and
+/// whose annotate body fits [`MAX_LEN`] (escaping can make it longer than the
+/// text it came from). Every form passes here: header, batch item, queued body.
 fn deliverable(outcome: Outcome) -> Result<Outcome, OutcomeError> {
     if outcome.annotation.is_empty() {
         return Err(OutcomeError::NothingToSend);
+    }
+    if let Some((a, b)) = outcome.annotation.contradiction() {
+        return Err(OutcomeError::Contradiction(a.as_str(), b.as_str()));
     }
     let len = outcome.annotation.to_json().len();
     if len > MAX_LEN {
@@ -109,6 +113,27 @@ mod tests {
         assert_eq!(token.as_deref(), Some("t:U=bc304e08a0000000"));
         assert_eq!(o.annotation.to_json(), r#"{"annotation":"LEGITIMATE"}"#);
         assert!(parse_batch_item("7").is_err());
+    }
+
+    #[test]
+    fn contradictory_reasons_are_refused_in_every_form() {
+        for (a, b) in crate::annotation::CONTRADICTIONS {
+            let (a, b) = (a.as_str(), b.as_str());
+            let want = Err(OutcomeError::Contradiction(a, b));
+            // Two header lines as the runtime joins them.
+            let joined = format!("LEGITIMATE; reasons={a}, {b}");
+            assert_eq!(parse_header(&joined), want, "{joined}");
+            let json = format!(r#"{{"reasons":["{b}","{a}"]}}"#);
+            assert_eq!(parse_header(&json), want, "{json}");
+            assert_eq!(parse_stored(&json), want, "{json}");
+            let item = format!(r#"{{"assessment":"bc304e08a0000000","reasons":["{a}","{b}"]}}"#);
+            assert_eq!(
+                parse_batch_item(&item).map(|_| ()),
+                want.map(|_: Outcome| ())
+            );
+        }
+        // Reasons that go together still do.
+        assert!(parse_header("reasons=INITIATED_TWO_FACTOR, PASSED_TWO_FACTOR").is_ok());
     }
 
     #[test]

@@ -1,7 +1,16 @@
-//! `LABEL; reasons=R1,R2; account-id=…; assessment=…`
+//! `LABEL; reasons=R1,R2; assessment=…; account-id=…`
 //!
 //! Parts are separated by `;`, whitespace around parts and values is ignored,
-//! names and enum values are case-insensitive, empty parts are skipped.
+//! names and enum values are case-insensitive, empty parts are skipped. The
+//! label, if any, comes first. Values are percent-decoded, and a raw `,` or
+//! `=` inside one is refused (a `,` between reasons is structure). The value
+//! of `account-id`, the one free text, runs to the end of the header, so a
+//! user name holding `; assessment=…` is refused whole rather than read as
+//! a second parameter.
+
+use std::borrow::Cow;
+
+use percent_encoding::percent_decode_str;
 
 use super::Outcome;
 use crate::annotation::{Annotation, Label, Reason, DEPRECATED_LABELS};
@@ -12,38 +21,48 @@ pub(super) fn parse(value: &str) -> Result<Outcome, OutcomeError> {
     let mut annotation = Annotation::default();
     let mut assessment = None;
     let mut seen_reasons = false;
-
-    for part in value.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+    let mut seen_parameter = false;
+    let mut rest = value;
+    while !rest.is_empty() {
+        let at = value.len() - rest.len();
+        let (part, tail) = rest.split_once(';').unwrap_or((rest, ""));
+        rest = tail;
         let Some((name, raw)) = part.split_once('=') else {
+            let part = part.trim();
+            if part.is_empty() {
+                continue;
+            }
             if annotation.label.is_some() {
                 return Err(OutcomeError::DuplicateLabel);
+            }
+            if seen_parameter {
+                return Err(OutcomeError::LabelAfterParameters);
             }
             annotation.label = Some(label(part)?);
             continue;
         };
+        seen_parameter = true;
+        let value_at = at + name.len() + 1;
         let name = name.trim();
-        let raw = raw.trim();
         if name.eq_ignore_ascii_case("reasons") {
             if std::mem::replace(&mut seen_reasons, true) {
                 return Err(OutcomeError::DuplicateParameter("reasons"));
             }
-            for r in non_empty("reasons", raw)?.split(',').map(str::trim) {
-                let reason = Reason::from_name_ignore_case(r)
-                    .ok_or_else(|| OutcomeError::UnknownReason(snippet(r)))?;
+            for r in non_empty("reasons", raw.trim())?.split(',') {
+                let r = decode("reasons", r.trim())?;
+                let reason = Reason::from_name_ignore_case(&r)
+                    .ok_or_else(|| OutcomeError::UnknownReason(snippet(&r)))?;
                 annotation.push_reason(reason);
             }
         } else if name.eq_ignore_ascii_case("account-id") {
-            let id = non_empty("account-id", raw)?;
-            // A comma here is what an origin sending the header twice looks
-            // like once the runtime joins the values with ", ".
-            if id.contains(',') {
-                return Err(OutcomeError::CommaInAccountId);
-            }
-            if annotation.account_id.replace(id.to_owned()).is_some() {
-                return Err(OutcomeError::DuplicateParameter("account-id"));
-            }
+            // The rest of the header, but for the `;` and spaces it may end with.
+            let raw = value[value_at..].trim_end_matches([';', ' ', '\t']).trim();
+            let id = decode("account-id", non_empty("account-id", raw)?)?;
+            annotation.account_id = Some(id.into_owned());
+            rest = "";
         } else if name.eq_ignore_ascii_case("assessment") {
-            let id = AssessmentId::parse(raw).ok_or(OutcomeError::InvalidAssessment)?;
+            let raw = decode("assessment", raw.trim())?;
+            let id = AssessmentId::parse(&raw).ok_or(OutcomeError::InvalidAssessment)?;
             if assessment.replace(id).is_some() {
                 return Err(OutcomeError::DuplicateParameter("assessment"));
             }
@@ -58,6 +77,25 @@ pub(super) fn parse(value: &str) -> Result<Outcome, OutcomeError> {
         assessment,
         annotation,
     })
+}
+
+/// A value as the origin meant it: percent-decoded, refused if it holds a
+/// raw separator (`;` cannot reach here but in `account-id`), a `%` that
+/// starts no escape, or escapes that are not UTF-8.
+fn decode<'a>(param: &'static str, raw: &'a str) -> Result<Cow<'a, str>, OutcomeError> {
+    if let Some(separator) = raw.chars().find(|c| matches!(c, ';' | ',' | '=')) {
+        return Err(OutcomeError::RawSeparator { param, separator });
+    }
+    let b = raw.as_bytes();
+    let escapes_ok = b.iter().enumerate().all(|(i, &c)| {
+        c != b'%' || (b.get(i + 1..i + 3)).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !escapes_ok {
+        return Err(OutcomeError::BadPercentEscape(param));
+    }
+    percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| OutcomeError::DecodedNotUtf8(param))
 }
 
 fn label(word: &str) -> Result<Label, OutcomeError> {
@@ -142,6 +180,92 @@ mod tests {
     }
 
     #[test]
+    fn text_inside_the_account_id_never_becomes_another_parameter() {
+        use OutcomeError::*;
+        let victim = "bc304e08a0000000";
+        // What `account-id=${username}` makes of hostile user names.
+        let cases: &[(&str, OutcomeError)] = &[
+            (
+                "x; assessment=bc304e08a0000000",
+                RawSeparator {
+                    param: "account-id",
+                    separator: ';',
+                },
+            ),
+            (
+                "x;reasons=CHARGEBACK",
+                RawSeparator {
+                    param: "account-id",
+                    separator: ';',
+                },
+            ),
+            (
+                "x; account-id=y",
+                RawSeparator {
+                    param: "account-id",
+                    separator: ';',
+                },
+            ),
+            (
+                "x, FRAUDULENT",
+                RawSeparator {
+                    param: "account-id",
+                    separator: ',',
+                },
+            ),
+            (
+                "a=b",
+                RawSeparator {
+                    param: "account-id",
+                    separator: '=',
+                },
+            ),
+            ("100%", BadPercentEscape("account-id")),
+            ("%zz", BadPercentEscape("account-id")),
+            ("%FF", DecodedNotUtf8("account-id")),
+        ];
+        for (name, want) in cases {
+            let header = format!("LEGITIMATE; account-id={name}");
+            assert_eq!(parse_header(&header).as_ref(), Err(want), "{header:?}");
+        }
+        // Percent-encoded (encodeURIComponent), the same name is the account.
+        let hostile = format!("x; assessment={victim}, 100%");
+        let encoded = hostile
+            .replace('%', "%25")
+            .replace(';', "%3B")
+            .replace(' ', "%20")
+            .replace('=', "%3D")
+            .replace(',', "%2C");
+        let o = ok(&format!("LEGITIMATE; account-id={encoded}"));
+        assert_eq!(o.annotation.account_id.as_deref(), Some(hostile.as_str()));
+        assert_eq!(o.assessment, None);
+        // Trailing `;` and spaces end the header, not the value.
+        for header in [
+            "LEGITIMATE; account-id=u-42 ; ;",
+            "account-id=u-42;",
+            "account-id = u-42",
+        ] {
+            assert_eq!(ok(header).annotation.account_id.as_deref(), Some("u-42"));
+        }
+    }
+
+    #[test]
+    fn values_are_percent_decoded() {
+        let o = ok("reasons=correct%5Fpassword; assessment=bc304e08a000000%30");
+        assert_eq!(o.annotation.reasons, vec![Reason::CorrectPassword]);
+        assert_eq!(o.assessment.unwrap().as_str(), "bc304e08a0000000");
+        let o = ok("account-id=%C3%A9t%C3%A9%20%E2%82%AC");
+        assert_eq!(o.annotation.account_id.as_deref(), Some("été €"));
+        // U+FFFD the origin meant, written as its escape (raw, it is refused).
+        let o = ok("account-id=u%EF%BF%BD");
+        assert_eq!(o.annotation.account_id.as_deref(), Some("u\u{FFFD}"));
+        assert_eq!(
+            parse_header("reasons=CHARGEBACK%2CREFUND"),
+            Err(OutcomeError::UnknownReason("CHARGEBACK,REFUND".into()))
+        );
+    }
+
+    #[test]
     fn malformed_headers_are_rejected_with_a_reason() {
         use OutcomeError::*;
         let cases: &[(&str, OutcomeError)] = &[
@@ -175,7 +299,14 @@ mod tests {
                 DuplicateParameter("reasons"),
             ),
             ("LEGITIMATE; account-id=", EmptyValue("account-id")),
-            ("LEGITIMATE; account-id=u-42, FRAUDULENT", CommaInAccountId),
+            (
+                "LEGITIMATE; account-id=u-42, FRAUDULENT",
+                RawSeparator {
+                    param: "account-id",
+                    separator: ',',
+                },
+            ),
+            ("reasons=REFUND; LEGITIMATE", LabelAfterParameters),
             ("LEGITIMATE; assessment=abc", InvalidAssessment),
             (
                 "LEGITIMATE; assessment=../../../../../../x",

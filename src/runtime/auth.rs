@@ -146,6 +146,26 @@ pub async fn bearer(api: &ApiTarget, deadline_ms: u64) -> Result<Bearer, AuthFai
     }
 }
 
+/// Waits until the shared token fetch in flight, if any, settles or is
+/// abandoned as stale. Annotations that end call this before their
+/// invocation's `waitUntil` (or queue handler) promise settles: the fetch is
+/// I/O of the invocation that started it, which the runtime cancels when
+/// that invocation ends, and a cancelled fetch never settles, so everyone
+/// who joined it would wait out their attempt. An invocation that did not
+/// start it waits no longer than its own annotations would have.
+pub async fn outlive_fetch_in_flight() {
+    let Some((promise, stale_at_ms)) = PENDING.with(|p| {
+        (p.borrow().as_ref()).map(|pending| (pending.promise.clone(), pending.stale_at_ms))
+    }) else {
+        return;
+    };
+    let left_ms = stale_at_ms.saturating_sub(now_ms());
+    if left_ms > 0 {
+        let deadline = Delay::from(Duration::from_millis(left_ms));
+        let _ = select(JsFuture::from(promise), deadline).await;
+    }
+}
+
 /// No token by the attempt's deadline: a transient failure, retried.
 fn out_of_time() -> AuthFailure {
     AuthFailure {

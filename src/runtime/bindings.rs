@@ -10,29 +10,33 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::{js_sys, web_sys};
 
 use crate::config::Config;
-use crate::relay::fold_header_name;
+use crate::loop_guard::{LoopGuard, LOOP_HEADER};
+use crate::relay::{fold_header_name, relayable_status_text, READ_AS_HYPHEN};
 
 #[wasm_bindgen(inline_js = "
-export function headerAliases(headers, folded, every) {
+export function headerAliases(headers, folded, every, readAsHyphen) {
   let found;
   for (const name of headers.keys()) {
-    if ((every || name.includes('_')) && folded.includes(name.replaceAll('_', '-'))) (found ??= []).push(name);
+    let read = name;
+    for (const c of readAsHyphen) if (read.includes(c)) read = read.replaceAll(c, '-');
+    if ((every || read !== name) && folded.includes(read)) (found ??= []).push(name);
   }
   return found;
 }")]
 extern "C" {
-    /// The names in `headers` that, with `_` read as `-`, are one of
-    /// `folded` (lower case): CGI-style servers (PHP-FPM, uWSGI, older
-    /// gunicorn) read `X_Recaptcha_Outcome` as `X-Recaptcha-Outcome`. Only
-    /// names with a `_` unless `every`: the exact spelling of a configured
-    /// name is deleted by name, which covers its all-`-` spelling unless
-    /// the configured name itself has a `_`.
+    /// The names in `headers` (lower case) that, each character of
+    /// `read_as_hyphen` read as `-`, are one of `folded`: the rule of
+    /// [`fold_header_name`], which CGI-style servers apply. Only names
+    /// with such a character unless `every`: the exact spelling of a
+    /// configured name is deleted by name, which covers its all-`-`
+    /// spelling unless the configured name itself has one.
     /// One call that walks the names in JS, not one crossing per name.
     #[wasm_bindgen(js_name = headerAliases)]
     pub fn header_aliases(
         headers: &web_sys::Headers,
         folded: &js_sys::Array,
         every: bool,
+        read_as_hyphen: &js_sys::JsString,
     ) -> Option<js_sys::Array>;
 }
 
@@ -79,9 +83,6 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = get)]
     fn get(this: &NamedHeaders, name: &js_sys::JsString) -> Result<Option<String>, JsValue>;
 
-    #[wasm_bindgen(method, catch, js_name = has)]
-    fn has(this: &NamedHeaders, name: &js_sys::JsString) -> Result<bool, JsValue>;
-
     #[wasm_bindgen(method, catch, js_name = delete)]
     fn delete(this: &NamedHeaders, name: &js_sys::JsString) -> Result<(), JsValue>;
 
@@ -122,6 +123,26 @@ extern "C" {
 
     #[wasm_bindgen(method, setter)]
     fn set_method(this: &WithMethod, method: &js_sys::JsString);
+
+    /// A `Request` or a `RequestInit`, for its `cf` object, passed as a JS
+    /// value.
+    type WithCf;
+
+    #[wasm_bindgen(method, getter)]
+    fn cf(this: &WithCf) -> JsValue;
+
+    #[wasm_bindgen(method, setter)]
+    fn set_cf(this: &WithCf, cf: &JsValue);
+
+    #[wasm_bindgen(method, catch, js_name = append)]
+    fn append(
+        this: &NamedHeaders,
+        name: &js_sys::JsString,
+        value: &js_sys::JsString,
+    ) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues, catch)]
+    fn get_random_values(bytes: &mut [u8]) -> Result<JsValue, JsValue>;
 }
 
 pub fn header_get(
@@ -129,10 +150,6 @@ pub fn header_get(
     name: &js_sys::JsString,
 ) -> Result<Option<String>, JsValue> {
     headers.unchecked_ref::<NamedHeaders>().get(name)
-}
-
-pub fn header_has(headers: &web_sys::Headers, name: &js_sys::JsString) -> Result<bool, JsValue> {
-    headers.unchecked_ref::<NamedHeaders>().has(name)
 }
 
 pub fn header_delete(headers: &web_sys::Headers, name: &js_sys::JsString) -> Result<(), JsValue> {
@@ -147,6 +164,30 @@ pub fn header_set(
     headers.unchecked_ref::<NamedHeaders>().set(name, value)
 }
 
+pub fn header_append(
+    headers: &web_sys::Headers,
+    name: &js_sys::JsString,
+    value: &js_sys::JsString,
+) -> Result<(), JsValue> {
+    headers.unchecked_ref::<NamedHeaders>().append(name, value)
+}
+
+/// The request's `cf` (Cloudflare's facts about it: country, TLS, bot
+/// management) into the init, as `fetch(request)` would carry it; when
+/// there is none it is `undefined`, which the init reads as absent.
+pub fn copy_cf(from: &web_sys::Request, to: &web_sys::RequestInit) {
+    let cf = from.unchecked_ref::<WithCf>().cf();
+    to.unchecked_ref::<WithCf>().set_cf(&cf);
+}
+
+/// Bytes from the runtime's cryptographic generator. Should that ever
+/// throw, they stay zero: loops are still caught, by a guessable nonce.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    let _ = get_random_values(&mut bytes);
+    bytes
+}
+
 /// The request's method into the init, without a round trip through wasm.
 pub fn copy_method(from: &web_sys::Request, to: &web_sys::RequestInit) {
     set_method(to, &from.unchecked_ref::<WithMethod>().method());
@@ -156,13 +197,15 @@ pub fn set_method(init: &web_sys::RequestInit, method: &js_sys::JsString) {
     init.unchecked_ref::<WithMethod>().set_method(method);
 }
 
-/// Status text and, for a 101, the WebSocket of `from`, into `to`.
+/// Status text (if a response can carry it, else none) and, for a 101, the
+/// WebSocket of `from`, into `to`.
 pub fn copy_response_parts(from: &web_sys::Response, to: &web_sys::ResponseInit) {
     let (from, to) = (
         from.unchecked_ref::<ResponseParts>(),
         to.unchecked_ref::<ResponseParts>(),
     );
-    to.set_status_text(&from.status_text());
+    let text = String::from(from.status_text());
+    to.set_status_text(&relayable_status_text(&text).into());
     let socket = from.web_socket();
     if !socket.is_null() && !socket.is_undefined() {
         to.set_web_socket(&socket);
@@ -179,9 +222,17 @@ pub struct Names {
     /// The names only the worker or the origin may send to the origin,
     /// folded (lower case, `-` for `_`), for [`header_aliases`].
     pub protected_folded: js_sys::Array,
-    /// Whether a configured protected name has a `_`, so that its all-`-`
-    /// spelling is not one that deleting it by name removes.
-    pub protected_has_underscore: bool,
+    /// Whether a configured protected name has a character CGI-style
+    /// servers read as `-`, so that its all-`-` spelling is not one that
+    /// deleting it by name removes.
+    pub protected_has_separator: bool,
+    /// [`READ_AS_HYPHEN`], for [`header_aliases`].
+    pub read_as_hyphen: js_sys::JsString,
+    /// [`LOOP_HEADER`], and the isolate's nonce appended to it.
+    pub loop_header: js_sys::JsString,
+    pub loop_mark: js_sys::JsString,
+    /// The isolate's loop guard, whose nonce `loop_mark` is.
+    pub loop_guard: LoopGuard,
 }
 
 thread_local! {
@@ -192,6 +243,7 @@ thread_local! {
 pub fn names(config: &Config) -> &'static Names {
     NAMES.with(|cell| {
         *cell.get_or_init(|| {
+            let loop_guard = LoopGuard::new(random_bytes());
             Box::leak(Box::new(Names {
                 outcome: config.outcome_header.as_str().into(),
                 token: config.token_header.as_str().into(),
@@ -201,9 +253,13 @@ pub fn names(config: &Config) -> &'static Names {
                     .protected_request_headers()
                     .map(|name| JsValue::from(fold_header_name(name)))
                     .collect(),
-                protected_has_underscore: config
+                protected_has_separator: config
                     .protected_request_headers()
-                    .any(|name| name.contains('_')),
+                    .any(|name| name.contains(|c| READ_AS_HYPHEN.contains(c))),
+                read_as_hyphen: READ_AS_HYPHEN.into(),
+                loop_header: LOOP_HEADER.into(),
+                loop_mark: loop_guard.nonce().into(),
+                loop_guard,
             }))
         })
     })

@@ -126,6 +126,10 @@ async fn retry_until_done(
         }
     };
     conclude(delivery, result, Some(&last), attempts);
+    // A token fetch this annotation started lives as long as this invocation.
+    if delivery.api.service_account().is_some() {
+        auth::outlive_fetch_in_flight().await;
+    }
     result
 }
 

@@ -9,7 +9,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::{js_sys, web_sys, Context, Env, Queue, Result};
 
 use super::bindings::{
-    self, fetch_request, fetch_url, header_aliases, header_delete, header_get, header_has,
+    self, fetch_request, fetch_url, header_aliases, header_append, header_delete, header_get,
     header_set, Names, PendingResponse, Service,
 };
 use super::clock::now_ms;
@@ -22,6 +22,7 @@ use crate::dedup::AnnotationKey;
 use crate::delivery::Delivery;
 use crate::envelope::Envelope;
 use crate::log::{DeliveryResult, Event, Hop};
+use crate::loop_guard::{Loop, Refusal};
 use crate::outcome::{self, Outcome};
 use crate::relay::is_relayable_status;
 use crate::token_sources::{self, Extraction};
@@ -40,6 +41,8 @@ pub struct Exchange {
     extraction: Extraction,
     /// The `UPSTREAM` service binding, when requests go through it.
     upstream: Option<Service>,
+    /// Whether the request is one the worker sent itself, come back.
+    looped: Option<Loop>,
     env: Env,
     ctx: Context,
     /// What outcome rules that may apply took from the request.
@@ -57,6 +60,12 @@ impl Exchange {
                 .then(|| header_get(&incoming, name).ok().flatten())
                 .flatten()
         };
+        let looped = names.loop_guard.detect(
+            header_get(&incoming, &names.loop_header)
+                .ok()
+                .flatten()
+                .as_deref(),
+        );
         let sources = config.token_sources;
         let extraction = token_sources::extract(
             &config.token_header,
@@ -74,6 +83,7 @@ impl Exchange {
             names,
             extraction,
             upstream,
+            looped,
             env,
             ctx,
             rules: rules::begin(req, config),
@@ -97,6 +107,7 @@ impl Exchange {
             names: self.names,
             extraction: self.extraction.clone(),
             upstream: None,
+            looped: None,
             env: self.env.clone(),
             ctx: Context::new(JsValue::from(self.ctx.as_ref()).unchecked_into()),
             rules: None,
@@ -116,6 +127,16 @@ impl Exchange {
         }
     }
 
+    /// The answer to a request that went round, instead of passing it on.
+    pub fn refuse_loop(&self) -> Option<Refusal> {
+        let config = self.config;
+        self.looped.map(|found| {
+            self.names
+                .loop_guard
+                .refuse(found, &config.origin, config.upstream, config.api.is_ok())
+        })
+    }
+
     /// The URL the request is passed on with, or why it cannot be (the
     /// client gets a 502 with this text).
     pub fn target_url(&self, req: &web_sys::Request) -> std::result::Result<String, &'static str> {
@@ -130,15 +151,16 @@ impl Exchange {
     }
 
     /// Request phase: the client's request, unchanged but for the control
-    /// headers, with its body streamed and redirects handed back rather than
-    /// followed, to the origin or through the `UPSTREAM` service binding.
+    /// headers and the loop mark, with its body streamed, its `cf` carried
+    /// and redirects handed back rather than followed, to the origin or
+    /// through the `UPSTREAM` service binding.
     ///
-    /// Usually `fetch(url, { method, headers, body, redirect })`, as the
-    /// simplest pass-through Worker does, with the client's own headers when
-    /// there is nothing to edit. `new Request(url, request)` would copy the
-    /// same things but cost about as much CPU again as the fetch itself
-    /// (profiled), so it is kept for what an init cannot carry: a GET or HEAD
-    /// with a body (legal HTTP; an init with one throws "cannot have a body").
+    /// Usually `fetch(url, { method, headers, body, cf, redirect })`, as the
+    /// simplest pass-through Worker does. `new Request(url, request)` would
+    /// copy the same things but cost about as much CPU again as the fetch
+    /// itself (profiled), so it is kept for what an init cannot carry: a GET
+    /// or HEAD with a body (legal HTTP; an init with one throws "cannot have
+    /// a body").
     pub fn forward(
         &self,
         req: &web_sys::Request,
@@ -152,7 +174,7 @@ impl Exchange {
         if body.is_some() && matches!(req.method().as_str(), "GET" | "HEAD") {
             let outgoing = web_sys::Request::new_with_str_and_init(url, req.unchecked_ref())?;
             // The copy's headers are its own, so they are edited in place.
-            self.edit_control_headers(&outgoing.headers())?;
+            self.edit_headers(&outgoing.headers())?;
             return Ok(MANUAL_REDIRECT.with(|cell| {
                 let init = cell.get_or_init(|| {
                     let init = web_sys::RequestInit::new();
@@ -165,34 +187,19 @@ impl Exchange {
                 }
             }));
         }
-        let incoming = req.headers();
-        let headers = if self.needs_edit(&incoming)? {
-            let copy = web_sys::Headers::new_with_headers(&incoming)?;
-            self.edit_control_headers(&copy)?;
-            copy
-        } else {
-            incoming
-        };
+        // The client's headers cannot be edited: the loop mark goes on a copy.
+        let headers = web_sys::Headers::new_with_headers(&req.headers())?;
+        self.edit_headers(&headers)?;
         let init = web_sys::RequestInit::new();
         bindings::copy_method(req, &init);
         init.set_headers(&headers);
         init.set_body(&body.map_or(JsValue::NULL, JsValue::from));
+        bindings::copy_cf(req, &init);
         init.set_redirect(web_sys::RequestRedirect::Manual);
         Ok(match &self.upstream {
             Some(service) => service.fetch_url(url, &init),
             None => fetch_url(url, &init),
         })
-    }
-
-    /// Whether the origin must get other headers than the client sent: a
-    /// control header to remove, or an assessment ID to add.
-    fn needs_edit(&self, incoming: &web_sys::Headers) -> std::result::Result<bool, JsValue> {
-        Ok(header_has(incoming, &self.names.outcome)?
-            || self.aliases(incoming).is_some()
-            || match &self.names.assessment_id {
-                Some(name) => self.extraction.id().is_some() || header_has(incoming, name)?,
-                None => false,
-            })
     }
 
     /// The names in `headers` a CGI-style origin reads as a protected one.
@@ -201,14 +208,17 @@ impl Exchange {
         header_aliases(
             headers,
             &names.protected_folded,
-            names.protected_has_underscore,
+            names.protected_has_separator,
+            &names.read_as_hyphen,
         )
     }
 
     /// Removes what only the origin may say (the outcome header) and what
     /// only the worker may say (the assessment ID header), in every spelling
-    /// a CGI-style origin reads as them, then sets the ID.
-    fn edit_control_headers(&self, headers: &web_sys::Headers) -> std::result::Result<(), JsValue> {
+    /// a CGI-style origin reads as them, then sets the ID and appends the
+    /// loop mark.
+    fn edit_headers(&self, headers: &web_sys::Headers) -> std::result::Result<(), JsValue> {
+        header_append(headers, &self.names.loop_header, &self.names.loop_mark)?;
         header_delete(headers, &self.names.outcome)?;
         if let Some(aliases) = self.aliases(headers) {
             for alias in aliases.iter() {
@@ -226,7 +236,8 @@ impl Exchange {
 
     /// Response phase: an origin response without an outcome header goes
     /// out as it came; one with it goes out without it, and the annotation
-    /// phase begins.
+    /// phase begins first, so that nothing in rebuilding the response can
+    /// lose the outcome.
     pub fn respond(&self, from_origin: web_sys::Response) -> Result<web_sys::Response> {
         let status = from_origin.status();
         if !is_relayable_status(status) {
@@ -240,9 +251,8 @@ impl Exchange {
             }
             return Ok(from_origin);
         };
-        let response = without_header(&from_origin, &self.names.outcome)?;
         self.annotate(&value);
-        Ok(response)
+        without_header(&from_origin, &self.names.outcome)
     }
 
     /// Annotation phase: validates the outcome, finds its assessment and

@@ -15,6 +15,7 @@ use worker::{js_sys, web_sys, Context, Env};
 
 use super::bindings::PendingResponse;
 use super::exchange::Exchange;
+use super::logger;
 use super::responses::{or_internal_error, origin_unreachable, plain_text, resolved};
 use crate::config::Config;
 
@@ -25,6 +26,12 @@ pub fn handle(
     ctx: Context,
 ) -> js_sys::Promise {
     let exchange = Exchange::begin(req, config, env, ctx);
+    if let Some(refusal) = exchange.refuse_loop() {
+        if let Some(event) = &refusal.log {
+            logger::emit(event);
+        }
+        return resolved(plain_text(refusal.status, refusal.body));
+    }
     let url = match exchange.target_url(req) {
         Ok(url) => url,
         Err(why) => return resolved(plain_text(502, why)),

@@ -14,6 +14,7 @@ use worker::{
     QueueRetryOptionsBuilder, RawMessage, RawMessageBuilder, SendMessage,
 };
 
+use super::auth;
 use super::clock::now_ms;
 use super::direct::{self, MAX_IN_FLIGHT};
 use super::logger;
@@ -130,6 +131,10 @@ pub async fn consume(batch: MessageBatch<JsValue>, env: &Env, config: &Config) {
         .buffer_unordered(MAX_IN_FLIGHT)
         .for_each(|_| async {})
         .await;
+    // A token fetch a message started lives as long as this invocation.
+    if api.service_account().is_some() {
+        auth::outlive_fetch_in_flight().await;
+    }
 }
 
 struct Consumer<'a> {

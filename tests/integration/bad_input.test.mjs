@@ -167,6 +167,30 @@ test('duplicate outcome headers from the origin are rejected whole with a logged
   figure('duplicate outcome headers', { cases: rows });
 });
 
+test('two outcome lines whose join still parses are rejected when the join contradicts itself: CORRECT with INCORRECT_PASSWORD, PASSED with FAILED_TWO_FACTOR, TRANSACTION_ACCEPTED with TRANSACTION_DECLINED', async () => {
+  // workerd joins repeated header lines with ", ", which is also how reasons
+  // are listed: `LEGITIMATE; reasons=CORRECT_PASSWORD` and
+  // `INCORRECT_PASSWORD` read as one outcome with both reasons.
+  const lines = (...values) => values.map((v) => `&header=${encodeURIComponent(`X-Recaptcha-Outcome: ${v}`)}`).join('');
+  const cases = [
+    lines('LEGITIMATE; reasons=CORRECT_PASSWORD', 'INCORRECT_PASSWORD'),
+    lines('reasons=PASSED_TWO_FACTOR', 'FAILED_TWO_FACTOR'),
+    lines('LEGITIMATE; reasons=TRANSACTION_ACCEPTED', 'TRANSACTION_DECLINED'),
+  ];
+  for (const query of cases) {
+    const calls = s.api.calls.length;
+    const id = newId();
+    const m = s.mark();
+    const res = await s.fetch(`/respond?body=ok${query}`, { headers: { 'x-recaptcha-token': token(id) } });
+    const e = await verdict(m, id, ['annotation', 'outcome_rejected']);
+    assert.deepEqual([res.status, res.body.toString(), res.headers.get(OUTCOME)], [200, 'ok', null]);
+    assert.equal(e.event, 'outcome_rejected', `${decodeURIComponent(query)}: ${JSON.stringify(e)}`);
+    assert.match(e.reason, /contradict/);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(s.api.calls.length, calls, 'an annotate call was made');
+  }
+});
+
 test('control characters and invalid UTF-8 in the token header and cookies: forwarded byte for byte; the ID is taken only when its 16 characters are clean', async () => {
   const id = newId();
   const dirty = `03AF\x01\x1b\x7f\xff\xfe\xc3\x28:U=${id}`;
@@ -243,7 +267,7 @@ test('control characters and invalid UTF-8 in the origin\'s outcome header: neve
     assert.deepEqual(newCalls, []);
   }
 
-  // Inside an account ID, which is taken as written: what reaches Google is
+  // Inside an account ID, where a raw control byte is kept: what reaches Google is
   // still valid JSON (the strict stand-in accepted it).
   const ctl = await run('LEGITIMATE; account-id=u\x01x');
   assert.equal(ctl.e.result, 'delivered');
@@ -266,6 +290,31 @@ test('control characters and invalid UTF-8 in the origin\'s outcome header: neve
     assert.deepEqual(newCalls, []);
   }
   figure('control characters and invalid UTF-8 in the outcome header', { cases: rows });
+});
+
+test('a control byte in the origin\'s status text: the client gets the origin\'s status and body with an empty status text, never a 500, and the outcome is annotated', async () => {
+  // raw=: the origin writes the whole response itself, status line included.
+  const reply = (statusLine) => `/respond?raw=${Buffer.from(`${statusLine}\r\nContent-Length: 2\r\nX-Recaptcha-Outcome: LEGITIMATE\r\nConnection: close\r\n\r\nok`, 'latin1').toString('base64url')}`;
+  const rows = [];
+  for (const [statusLine, status, text] of [
+    ['HTTP/1.1 200 O\x01K', 200, ''],
+    ['HTTP/1.1 403 No\x7fpe', 403, ''],
+    // UTF-8 bytes the runtime reads as one character each up to U+00FF
+    // (obs-text) pass; beyond that (a euro sign) a Response cannot carry them.
+    ['HTTP/1.1 200 \xe2\x82\xac', 200, ''],
+    ['HTTP/1.1 200 Fine', 200, 'Fine'],
+    ['HTTP/1.1 200 Caf\xc3\xa9', 200, 'Caf\xc3\xa9'],
+  ]) {
+    const id = newId();
+    const m = s.mark();
+    const res = await raw('GET', reply(statusLine), [`X-Recaptcha-Token: ${token(id)}`]);
+    const e = await verdict(m, id, ['annotation', 'worker_error', 'origin_unreachable']);
+    rows.push(`${JSON.stringify(statusLine)}: ${res.status} ${JSON.stringify(res.statusText)} ${e.event} ${e.result ?? ''}`);
+    assert.deepEqual([res.status, res.statusText, res.body.toString()], [status, text, 'ok'], statusLine);
+    assert.equal(e.event, 'annotation', `${statusLine}: ${JSON.stringify(e)}`);
+    assert.equal(e.result, 'delivered');
+  }
+  figure('control bytes in the status text', { cases: rows });
 });
 
 /** A request with any method token, via node:http (fetch forbids some). */

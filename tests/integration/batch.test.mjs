@@ -135,7 +135,8 @@ test('near misses of the batch path, and any path with the admin token in any fo
   }
   // The token in other forms a client might send it, on any path.
   const basic = Buffer.from(`job:${ADMIN_TOKEN}`).toString('base64');
-  for (const authorization of [`Basic ${basic}`, `Token ${ADMIN_TOKEN}`, ADMIN_TOKEN, `Bearer x, Bearer ${ADMIN_TOKEN}`]) {
+  for (const authorization of [`Basic ${basic}`, `Token ${ADMIN_TOKEN}`, ADMIN_TOKEN, `Bearer x, Bearer ${ADMIN_TOKEN}`,
+    `Token token="${ADMIN_TOKEN}"`, `Bearer "${ADMIN_TOKEN}"`, `Bearer token=${ADMIN_TOKEN}`, `Bearer ${ADMIN_TOKEN};`]) {
     answers.push(await s.fetch('/account', { headers: { authorization } }));
   }
   assert.deepEqual(seen, []);
@@ -178,6 +179,47 @@ test('an invalid ADMIN_PATH disables the endpoint; a job posting its token to th
     assert.deepEqual(seen, [['GET', '/ops/annotations', 'Bearer someone-else']]);
   } finally {
     await t.stop();
+  }
+});
+
+test('an ADMIN_TOKEN with a character a bearer token cannot carry (a comma) is config_invalid: the batch path answers 503, and neither the endpoint nor the origin ever gets the token', async () => {
+  const comma = 'test-admin-token,0123456789abcdef';
+  const t = await startStack({ secrets: { RECAPTCHA_API_KEY: API_KEY, ADMIN_TOKEN: comma } });
+  try {
+    const seen = originRequests(t);
+    const m = t.mark();
+    const res = await t.fetch(PATH, { method: 'POST', body: '[]', headers: { 'content-type': 'application/json', authorization: `Bearer ${comma}` } });
+    assert.equal(res.status, 503);
+    const config = await m.waitFor('config_invalid');
+    assert.ok(config.errors.some((e) => e.startsWith('ADMIN_TOKEN:')), config.errors);
+    for (const authorization of [`Token ${comma}`, `Bearer ${comma}`]) {
+      const other = await t.fetch('/account', { headers: { authorization } });
+      assert.notEqual(other.status, 200, authorization);
+    }
+    assert.deepEqual(seen, []);
+    for (const line of t.worker.logs) assert.ok(!line.includes(comma), `admin token in log: ${line}`);
+  } finally {
+    await t.stop();
+  }
+});
+
+test('an ADMIN_PATH that would shadow the site ("/", "//") is config_invalid: the endpoint is off, the site is proxied, the default path answers 503', async () => {
+  for (const shadow of ['/', '//']) {
+    const t = await startStack({ vars: { ADMIN_PATH: shadow }, secrets: { RECAPTCHA_API_KEY: API_KEY, ADMIN_TOKEN } });
+    try {
+      const seen = originRequests(t);
+      const m = t.mark();
+      const page = await t.fetch('/echo');
+      assert.equal(page.status, 200, `${shadow}: the site is down (${page.status})`);
+      await t.fetch('/', { method: 'POST', body: '[]', headers: { 'content-type': 'application/json' } });
+      assert.deepEqual(seen, [['GET', '/echo', undefined], ['POST', '/', undefined]], shadow);
+      const config = await m.waitFor('config_invalid');
+      assert.ok(config.errors.some((e) => e.startsWith('ADMIN_PATH:')), `${shadow}: ${config.errors}`);
+      const endpoint = await t.fetch(PATH, { method: 'POST', body: '[]', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` } });
+      assert.equal(endpoint.status, 503, shadow);
+    } finally {
+      await t.stop();
+    }
   }
 });
 

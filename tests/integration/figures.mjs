@@ -6,7 +6,7 @@
 import net from 'node:net';
 
 /**
- * Queue mode as wrangler.toml ships it (batches of 100, 10 consumers, the
+ * Queue mode as wrangler.jsonc ships it (batches of 100, 10 consumers, the
  * DLQ), but with second-scale delays so retries fit in a test run.
  */
 export function queueMode({ maxAttempts = 20, baseSeconds = 1, maxSeconds = 2 } = {}) {
@@ -127,6 +127,7 @@ export function parseResponse(text) {
   const end = text.indexOf('\r\n\r\n');
   const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1] ?? NaN);
+  const statusText = /^HTTP\/1\.1 \d{3} ?(.*)$/.exec(statusLine)?.[1];
   const headers = lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]);
   let body = Buffer.from(text.slice(end + 4), 'latin1');
   if (headers.some(([n, v]) => n === 'transfer-encoding' && /chunked/i.test(v))) {
@@ -141,5 +142,5 @@ export function parseResponse(text) {
     }
     body = Buffer.concat(parts);
   }
-  return { status, headers, header: (name) => headers.filter(([n]) => n === name).map(([, v]) => v), body };
+  return { status, statusText, headers, header: (name) => headers.filter(([n]) => n === name).map(([, v]) => v), body };
 }

@@ -171,8 +171,8 @@ async function echoedHeaders(url, lines) {
   return JSON.parse(res.body).headers;
 }
 
-/** Header names whose CGI spelling (lower case, `_` as `-`) is one of `names`. */
-const foldingTo = (headers, names) => Object.keys(headers).filter((n) => names.includes(n.toLowerCase().replaceAll('_', '-')));
+/** Header names that a CGI-style origin (PHP: lower case aside, `-`, `_` and `.` alike) reads as one of `names`. */
+const foldingTo = (headers, names) => Object.keys(headers).filter((n) => names.includes(n.toLowerCase().replace(/[_.]/g, '-')));
 
 test('control headers in underscore spellings never reach the origin, with or without a valid token', async () => {
   const id = newId();
@@ -194,6 +194,23 @@ test('control headers in underscore spellings never reach the origin, with or wi
   }
 });
 
+test('control headers in dotted spellings, which PHP reads as underscores, never reach the origin, with or without a valid token', async () => {
+  const id = newId();
+  const aliases = [
+    'X.Recaptcha.Assessment.Id: VICTIM0000000000',
+    'x-recaptcha.assessment_id: VICTIM0000000001',
+    'X.RECAPTCHA.OUTCOME: FRAUDULENT; reasons=CHARGEBACK',
+    'X.Unrelated.Header: kept',
+  ];
+  for (const tokenLines of [[`X-Recaptcha-Token: ${token(id)}`], []]) {
+    const seen = await echoedHeaders(s.worker.url, [...tokenLines, ...aliases]);
+    const control = foldingTo(seen, ['x-recaptcha-assessment-id', OUTCOME]);
+    assert.deepEqual(control, tokenLines.length ? ['x-recaptcha-assessment-id'] : [], JSON.stringify(seen));
+    assert.equal(seen['x-recaptcha-assessment-id'], tokenLines.length ? id : undefined);
+    assert.equal(seen['x.unrelated.header'], 'kept');
+  }
+});
+
 for (const [outcome, assessment] of [['X-Fraud-Verdict', 'X-Risk-Assessment'], ['X_Fraud_Verdict', 'X_Risk_Assessment']]) {
   test(`every spelling of configured OUTCOME_HEADER=${outcome} and ASSESSMENT_ID_HEADER=${assessment} a CGI-style origin folds to them is removed`, async () => {
     const c = await startStack({ vars: { OUTCOME_HEADER: outcome, ASSESSMENT_ID_HEADER: assessment } });
@@ -201,6 +218,7 @@ for (const [outcome, assessment] of [['X-Fraud-Verdict', 'X-Risk-Assessment'], [
       const id = newId();
       const aliases = ['X_Fraud_Verdict: LEGITIMATE', 'x-fraud_verdict: FRAUDULENT', 'X-Fraud-Verdict: LEGITIMATE',
         'X_RISK_ASSESSMENT: VICTIM0000000000', 'x_risk-assessment: VICTIM0000000001', 'X-Risk-Assessment: VICTIM0000000002',
+        'X.Fraud.Verdict: LEGITIMATE', 'x.risk_assessment: VICTIM0000000003',
         'X_Unrelated_Header: kept', 'X-Risk-Assessment-Note: kept'];
       const own = assessment.toLowerCase();
       for (const tokenLines of [[`X-Recaptcha-Token: ${token(id)}`], []]) {
@@ -275,6 +293,26 @@ test('nothing from a client reaches the API URL but a validated ID', async () =>
   assert.deepEqual(calls.map((c) => c.assessment).sort(), [...valid].sort());
   const exact = new RegExp(`^/v1/projects/${PROJECT}/assessments/[A-Za-z0-9]{16}:annotate\\?key=${ENCODED_KEY.replace(/[%+]/g, '\\$&')}$`);
   for (const c of calls) assert.match(c.target, exact);
+});
+
+test('a user-supplied account ID cannot move an annotation to another assessment: written raw its separators are refused, percent-encoded it is the account ID', async () => {
+  const [own, victim] = [newId(), newId()];
+  const username = `x; assessment=${victim}`;
+  const headers = { 'x-recaptcha-token': token(own) };
+  // An origin writing `account-id=${username}` as it came.
+  for (const written of [username, `x, FRAUDULENT; assessment=${victim}`, 'x=y', '100%']) {
+    const m = s.mark();
+    await s.fetch(respondWith(`LEGITIMATE; reasons=CORRECT_PASSWORD; account-id=${written}`), { headers });
+    const e = await Promise.any([m.waitFor('outcome_rejected'), m.waitFor('annotation')]);
+    assert.equal(e.event, 'outcome_rejected', `${written}: ${JSON.stringify(e)}`);
+  }
+  // The README's one line: encodeURIComponent. The account is the user's text.
+  const m = s.mark();
+  await s.fetch(respondWith(`LEGITIMATE; reasons=CORRECT_PASSWORD; account-id=${encodeURIComponent(username)}`), { headers });
+  assert.equal((await m.waitFor('annotation', (e) => e.assessment === own)).result, 'delivered');
+  await sleep(300);
+  assert.deepEqual(s.api.callsFor(victim), []);
+  assert.deepEqual(s.api.callsFor(own).map((c) => JSON.parse(c.body).accountId), [username]);
 });
 
 test('the batch endpoint has no bypass via path tricks', async () => {

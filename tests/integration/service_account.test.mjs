@@ -116,6 +116,25 @@ test('waiting for a token counts in the attempt\'s 10 s: after a 4 s exchange, a
   assert.equal(s.oauth.exchanges.length, 1);
 });
 
+test('a token fetch outlives the annotation that started it: when that one gives up, the next annotation does not join a cancelled fetch and wait out its attempt', async () => {
+  const s = await signedStack();
+  // The token endpoint answers nothing for 20.5 s: the first annotation
+  // gives up at its 20 s budget with its last token fetch still in flight.
+  s.oauth.holdFor(20_500);
+  const first = newId();
+  await s.fetch(...outcome(first));
+  assert.ok(await until(() => annotationLines(s, first).length > 0, 25_000), 'the first annotation ended');
+  assert.equal(annotationLines(s, first)[0].result, 'gave_up');
+  await sleep(1_000); // the endpoint answers again
+  const next = newId();
+  await s.fetch(...outcome(next));
+  await until(() => annotationLines(s, next).length > 0, 15_000);
+  const [line] = annotationLines(s, next);
+  figure('token fetch outliving its annotation', { next_annotation_ms: line?.ms });
+  assert.equal(line?.result, 'delivered');
+  assert.ok(line.ms < 3_000, `the next annotation waited ${line.ms} ms for a token`);
+});
+
 test('queue mode: the consumer authenticates, and survives a token-endpoint outage', async () => {
   const q = queueMode();
   const s = await signedStack({ expiresIn: 2, vars: q.vars, config: q.config });
