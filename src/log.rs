@@ -1,4 +1,4 @@
-//! The worker's log lines: one JSON object per line, one per event.
+//! The worker's log events: one JSON object each, logged as an object.
 //!
 //! The types here hold no token and no key, so no log line can carry one.
 

@@ -1,8 +1,8 @@
-//! Writes core [`Event`]s to the Workers console at their level.
+//! Writes core [`Event`]s to the Workers console at their level, as objects.
 
 use std::sync::OnceLock;
 
-use super::bindings::{console_debug, console_error, console_log, console_warn};
+use super::bindings::{log_debug, log_error, log_info, log_warn};
 use crate::log::{Event, Level};
 
 /// The isolate's `LOG_LEVEL`; until it is set, every event is logged.
@@ -22,9 +22,9 @@ pub fn emit(event: &Event) {
     }
     let line = event.to_line();
     match level {
-        Level::Debug => console_debug(&line),
-        Level::Info => console_log(&line),
-        Level::Warn => console_warn(&line),
-        Level::Error => console_error(&line),
+        Level::Debug => log_debug(&line),
+        Level::Info => log_info(&line),
+        Level::Warn => log_warn(&line),
+        Level::Error => log_error(&line),
     }
 }
