@@ -44,7 +44,10 @@ extern "C" {
 export function logDebug(line) { console.debug(JSON.parse(line)); }
 export function logInfo(line) { console.log(JSON.parse(line)); }
 export function logWarn(line) { console.warn(JSON.parse(line)); }
-export function logError(line) { console.error(JSON.parse(line)); }")]
+export function logError(line) { console.error(JSON.parse(line)); }
+export function writeDataPoint(dataset, point) {
+  try { dataset.writeDataPoint(JSON.parse(point)); } catch (e) { return String(e?.message ?? e); }
+}")]
 extern "C" {
     /// `console.log` and its levels for one event, given as its JSON line
     /// (one call, one decode) and logged as the object it parses to: Workers
@@ -58,6 +61,12 @@ extern "C" {
     pub fn log_warn(line: &str);
     #[wasm_bindgen(js_name = logError)]
     pub fn log_error(line: &str);
+
+    /// `dataset.writeDataPoint(point)` for a data point given as JSON; why
+    /// it threw, if it did (the write is fire-and-forget, so that is all
+    /// that can go wrong here).
+    #[wasm_bindgen(js_name = writeDataPoint)]
+    pub fn write_data_point(dataset: &JsValue, point: &str) -> Option<String>;
 }
 
 #[wasm_bindgen]

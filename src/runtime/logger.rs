@@ -1,8 +1,10 @@
-//! Writes core [`Event`]s to the Workers console at their level, as objects.
+//! Writes core [`Event`]s: to the Workers console at their level, and as a
+//! data point to `ANNOTATION_METRICS` when the core makes one of the event.
 
 use std::sync::OnceLock;
 
 use super::bindings::{log_debug, log_error, log_info, log_warn};
+use super::metrics;
 use crate::log::{Event, Level};
 
 /// The isolate's `LOG_LEVEL`; until it is set, every event is logged.
@@ -13,9 +15,10 @@ pub fn set_level(level: Level) {
     let _ = LEVEL.set(level);
 }
 
-/// Logs `event` unless the level is above its own; a dropped event is never
-/// serialized.
+/// Records `event`'s data point whatever the level, then logs it unless the
+/// level is above its own; a dropped event is never serialized.
 pub fn emit(event: &Event) {
+    metrics::record(event);
     let level = event.level();
     if LEVEL.get().is_some_and(|min| level < *min) {
         return;
