@@ -156,10 +156,16 @@ ${workers}`);
   };
 }
 
-/** Worker log lines (console output) at warn or error level, for the report. */
+/** Worker events (console output) at warn or error level, and uncaught
+ *  exceptions, for the report. workerd prints a logged event object in its
+ *  inspect form, a field per line: `level: 'warn',` then `event: '…',`. */
 export function problemLines(logFile) {
   if (!fs.existsSync(logFile)) return [];
-  return fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => /"level":"(warn|error)"|Uncaught|exception/i.test(l));
+  const lines = fs.readFileSync(logFile, 'utf8').split('\n');
+  return lines.flatMap((l, i) => {
+    if (/^\s*level: '(warn|error)',/.test(l)) return [`${l.trim()} ${(lines[i + 1] ?? '').trim()}`];
+    return /Uncaught|exception/i.test(l) ? [l] : [];
+  });
 }
 
 // ---------------------------------------------------------------------------

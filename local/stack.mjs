@@ -37,7 +37,8 @@ async function listen(server, port, what) {
  *   www: the origin serves this site, with the stand-in's calls for its panel.
  *   originOptions: more options for createOrigin (e.g. httpOptions).
  *   originDown / apiDown: that server is closed once its port is known.
- *   config, extraWorkers: passed to startWorker.
+ *   config, extraWorkers, main: passed to startWorker (main: a script in
+ *     front of the built worker, e.g. a binding stand-in).
  *   waf: { vars, policies }: the chained stack (local/waf.mjs), the worker
  *     in front of the WAF worker; the stand-in is in strict-loop mode.
  *   onApiCall(call), onWorkerEvent(text): the traffic, live.
@@ -49,7 +50,7 @@ async function listen(server, port, what) {
  */
 export async function startStack({
   project, key, ports = {}, vars = {}, secrets, adminToken, www, originOptions = {},
-  originDown = false, apiDown = false, config, extraWorkers, onApiCall, onWorkerEvent, serviceAccount, waf,
+  originDown = false, apiDown = false, config, extraWorkers, main, onApiCall, onWorkerEvent, serviceAccount, waf,
 }) {
   const oauth = serviceAccount && createOAuth(serviceAccount);
   const api = createGoogleApi({ project, key, log: onApiCall, oauth, strictLoop: Boolean(waf), policies: waf?.policies });
@@ -73,6 +74,7 @@ export async function startStack({
   }
   const worker = await startWorker({
     port: ports.worker || undefined,
+    ...(main ? { main } : {}),
     vars: { RECAPTCHA_PROJECT_ID: project, RECAPTCHA_API_BASE: apiUrl, ORIGIN_URL: originUrl, ...vars },
     secrets: { ...credential, ...(adminToken ? { ADMIN_TOKEN: adminToken } : {}) },
     ...(waf ? merged(wafChain({ project, key, apiUrl, vars: waf.vars }), config, extraWorkers) : { config, extraWorkers }),

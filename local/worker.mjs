@@ -16,7 +16,13 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const COMPATIBILITY_DATE = parseJsonc(fs.readFileSync(path.join(ROOT, 'wrangler.jsonc'), 'utf8'))
   .compatibility_date;
 
-/** The worker's JSON log event in a wrangler output line, as text, or null. */
+/** The Tail Worker that writes each event the worker logged as one JSON line. */
+const LOG_TAIL = { name: 'annotate-edge-log-tail', main: path.join(ROOT, 'local', 'log-tail.js') };
+/** What that Tail Worker prints for an event logged as a string, not an object. */
+export const STRING_EVENT = 'log-tail: an event was logged as a string, not as an object';
+
+/** The worker's JSON log event in a wrangler output line (as the Tail
+ *  Worker local/log-tail.js writes it), as text, or null. */
 export function eventText(line) {
   const i = line.indexOf('{"level"');
   return i < 0 ? null : line.slice(i);
@@ -46,7 +52,8 @@ export function freePort() {
  * vars: [vars] values; secrets: written to .dev.vars (wrangler prints them as hidden);
  * config: more wrangler config (queues, ...);
  * extraWorkers: [{ name, main, config }] run in the same session (`-c` each),
- * e.g. a queue consumer that observes what this worker sends.
+ * e.g. a queue consumer that observes what this worker sends. The worker's
+ * log events reach `logs` through a Tail Worker (local/log-tail.js).
  * Returns { url, logs, lines(), waitForLog(pred), stop() }.
  */
 export async function startWorker({ vars = {}, secrets = {}, port, onLine, main = path.join(ROOT, 'build', 'index.js'), config = {}, extraWorkers = [] } = {}) {
@@ -58,11 +65,12 @@ export async function startWorker({ vars = {}, secrets = {}, port, onLine, main 
     compatibility_date: COMPATIBILITY_DATE,
     vars,
     ...config,
+    tail_consumers: [{ service: LOG_TAIL.name }, ...(config.tail_consumers ?? [])],
   }, null, 2));
   fs.writeFileSync(path.join(dir, '.dev.vars'),
     Object.entries(secrets).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(''));
 
-  const extraConfigs = extraWorkers.flatMap((w) => {
+  const extraConfigs = [LOG_TAIL, ...extraWorkers].flatMap((w) => {
     const file = path.join(dir, `${w.name}.json`);
     fs.writeFileSync(file, JSON.stringify({ compatibility_date: COMPATIBILITY_DATE, ...w }, null, 2));
     return ['-c', file];

@@ -59,6 +59,24 @@ impl ApiTarget {
         }
     }
 
+    /// The API base URL, validated (no user info, query or key).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The Google Cloud project ID or number.
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    /// `api_key` or `service_account`: which kind of credential, never its value.
+    pub fn credential_kind(&self) -> &'static str {
+        match self.credential {
+            Credential::ApiKey(_) => "api_key",
+            Credential::ServiceAccount(_) => "service_account",
+        }
+    }
+
     /// The service account, when calls carry a bearer token.
     pub fn service_account(&self) -> Option<&ServiceAccountAuth> {
         match &self.credential {

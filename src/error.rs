@@ -54,6 +54,35 @@ pub enum OutcomeError {
     InvalidField { field: &'static str, why: String },
 }
 
+impl OutcomeError {
+    /// The rule the outcome broke, as a stable name for logs and metrics
+    /// (the message may quote the origin's text; this never does).
+    pub fn code(&self) -> &'static str {
+        match self {
+            OutcomeError::TooLong { .. } => "too_long",
+            OutcomeError::BodyTooLong { .. } => "body_too_long",
+            OutcomeError::Empty => "empty",
+            OutcomeError::NotUtf8 => "not_utf8",
+            OutcomeError::UnknownLabel(_) => "unknown_label",
+            OutcomeError::DeprecatedLabel(_) => "deprecated_label",
+            OutcomeError::DuplicateLabel => "duplicate_label",
+            OutcomeError::LabelAfterParameters => "label_after_parameters",
+            OutcomeError::UnknownParameter(_) => "unknown_parameter",
+            OutcomeError::DuplicateParameter(_) => "duplicate_parameter",
+            OutcomeError::EmptyValue(_) => "empty_value",
+            OutcomeError::RawSeparator { .. } => "raw_separator",
+            OutcomeError::BadPercentEscape(_) => "bad_percent_escape",
+            OutcomeError::DecodedNotUtf8(_) => "decoded_not_utf8",
+            OutcomeError::Contradiction(..) => "contradiction",
+            OutcomeError::UnknownReason(_) => "unknown_reason",
+            OutcomeError::InvalidAssessment => "invalid_assessment",
+            OutcomeError::NothingToSend => "nothing_to_send",
+            OutcomeError::Json(_) => "invalid_json",
+            OutcomeError::InvalidField { .. } => "invalid_field",
+        }
+    }
+}
+
 /// A configuration variable that is missing or invalid.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{var}: {why}")]

@@ -18,13 +18,16 @@ pub mod dedup;
 pub mod delivery;
 pub mod envelope;
 pub mod error;
+pub mod json_text;
 pub mod log;
 pub mod loop_guard;
+pub mod metrics;
 pub mod outcome;
 pub mod relay;
 pub mod retry;
 pub mod route;
 pub mod service_account;
+pub mod status;
 pub mod token_sources;
 pub mod url;
 

@@ -1,4 +1,4 @@
-//! The worker's log lines: one JSON object per line, one per event.
+//! The worker's log events: one JSON object each, logged as an object.
 //!
 //! The types here hold no token and no key, so no log line can carry one.
 
@@ -49,6 +49,16 @@ pub enum DeliveryResult {
     GaveUp,
 }
 
+impl DeliveryResult {
+    pub fn name(self) -> &'static str {
+        match self {
+            DeliveryResult::Delivered => "delivered",
+            DeliveryResult::Rejected => "rejected",
+            DeliveryResult::GaveUp => "gave_up",
+        }
+    }
+}
+
 /// How an annotation travelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -57,6 +67,49 @@ pub enum Mode {
     Direct,
     /// Sent by the queue consumer, retried through the queue.
     Queue,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Direct => "direct",
+            Mode::Queue => "queue",
+        }
+    }
+}
+
+/// Why a valid outcome could not be sent. Logged as its text; [`Self::code`]
+/// names it in metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    /// No valid token in the request and no `assessment=` in the outcome.
+    NoAssessmentId,
+    /// The API settings are invalid, so annotation is off.
+    ConfigInvalid,
+}
+
+impl DropReason {
+    pub fn text(self) -> &'static str {
+        match self {
+            DropReason::NoAssessmentId => {
+                "no assessment ID: no valid token in the request and no assessment= in the outcome"
+            }
+            DropReason::ConfigInvalid => "annotation disabled: configuration invalid",
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            DropReason::NoAssessmentId => "no_assessment_id",
+            DropReason::ConfigInvalid => "config_invalid",
+        }
+    }
+}
+
+impl Serialize for DropReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.text())
+    }
 }
 
 /// Where the worker passed a request on.
@@ -144,11 +197,16 @@ pub enum Event {
         rejected: usize,
         mode: Mode,
     },
-    /// The origin's outcome header did not parse: nothing sent.
-    OutcomeRejected { header: String, reason: String },
+    /// The origin's outcome header did not parse: nothing sent. `kind`
+    /// names the rule it broke ([`OutcomeError::code`]).
+    OutcomeRejected {
+        header: String,
+        kind: &'static str,
+        reason: String,
+    },
     /// A valid outcome that cannot be sent: no assessment ID, or no API config.
     OutcomeDropped {
-        reason: &'static str,
+        reason: DropReason,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         tokens_rejected: Vec<RejectedToken>,
         /// Sources passed over beyond those listed.
@@ -204,12 +262,16 @@ pub enum Event {
     },
     /// An outcome rule matched but sends nothing: `reason`.
     RuleNotApplied { rule: String, reason: String },
+    /// `ANNOTATION_METRICS` refused a data point (once per isolate); the
+    /// request and the annotation are unaffected.
+    MetricsFailed { error: String },
 }
 
 impl Event {
     pub fn outcome_rejected(header: &str, e: &OutcomeError) -> Self {
         Event::OutcomeRejected {
             header: header.to_owned(),
+            kind: e.code(),
             reason: e.to_string(),
         }
     }
@@ -217,17 +279,11 @@ impl Event {
     /// Names the credential's kind and, for a service account, its email
     /// and mode: never a key or token.
     pub fn credential_in_use(api: &ApiTarget) -> Self {
-        match api.service_account() {
-            None => Event::CredentialInUse {
-                kind: "api_key",
-                client_email: None,
-                auth_mode: None,
-            },
-            Some(sa) => Event::CredentialInUse {
-                kind: "service_account",
-                client_email: Some(sa.account.client_email.clone()),
-                auth_mode: Some(sa.mode.name()),
-            },
+        let sa = api.service_account();
+        Event::CredentialInUse {
+            kind: api.credential_kind(),
+            client_email: sa.map(|sa| sa.account.client_email.clone()),
+            auth_mode: sa.map(|sa| sa.mode.name()),
         }
     }
 
@@ -254,7 +310,9 @@ impl Event {
             | Event::OutcomeRejected { .. }
             | Event::RuleNotApplied { .. }
             | Event::OutcomeDropped { .. } => Level::Warn,
-            Event::EnqueueFailed { .. } | Event::AuthFailed { .. } => Level::Warn,
+            Event::EnqueueFailed { .. }
+            | Event::AuthFailed { .. }
+            | Event::MetricsFailed { .. } => Level::Warn,
             Event::ConfigInvalid { .. }
             | Event::OriginUnreachable { .. }
             | Event::OriginInvalidStatus { .. }

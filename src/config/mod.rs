@@ -21,6 +21,10 @@ pub use vars::*;
 
 use api::api_target;
 
+/// Without `LOG_LEVEL`: one line per annotation result and every problem;
+/// the per-outcome debug lines (suppressed, enqueued, retrying) are dropped.
+pub const DEFAULT_LOG_LEVEL: Level = Level::Info;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
     /// Fetch the request's own URL (a Cloudflare route in front of the zone's origin).
@@ -204,13 +208,16 @@ impl Config {
         });
         let queue = queue_policy(&get, &mut problems);
         let log_level = match get(LOG_LEVEL) {
-            None => Level::Debug,
+            None => DEFAULT_LOG_LEVEL,
             Some(v) => Level::parse(v.trim()).unwrap_or_else(|| {
                 problems.push(ConfigError::new(
                     LOG_LEVEL,
-                    format!("{v:?} is not debug, info, warn or error; using debug"),
+                    format!(
+                        "{v:?} is not debug, info, warn or error; using {}",
+                        DEFAULT_LOG_LEVEL.name()
+                    ),
                 ));
-                Level::Debug
+                DEFAULT_LOG_LEVEL
             }),
         };
         let outcome_rules = outcome_rules(&get, &mut problems);
@@ -391,7 +398,7 @@ mod tests {
             Some("X-Recaptcha-Assessment-Id")
         );
         assert_eq!(c.token_cookies.len(), 2);
-        assert_eq!(c.log_level, Level::Debug);
+        assert_eq!(c.log_level, Level::Info);
         let id = AssessmentId::parse("bc304e08a0000000").unwrap();
         assert_eq!(
             c.api.unwrap().annotate_url(&id),
@@ -400,7 +407,7 @@ mod tests {
     }
 
     #[test]
-    fn log_level_drops_events_below_it_and_an_unknown_one_keeps_every_line() {
+    fn log_level_drops_events_below_it_and_an_unknown_one_falls_back_to_info() {
         let level = |v: &str| {
             let mut vars = GOOD.to_vec();
             vars.push((LOG_LEVEL, v));
@@ -410,8 +417,9 @@ mod tests {
         assert_eq!(level("warn"), (Level::Warn, vec![]));
         assert_eq!(level(" ERROR ").0, Level::Error);
         assert_eq!(level("info").0, Level::Info);
+        assert_eq!(level("debug").0, Level::Debug);
         let (fallback, problems) = level("verbose");
-        assert_eq!(fallback, Level::Debug);
+        assert_eq!(fallback, Level::Info);
         assert_eq!(problems.len(), 1);
         assert!(problems[0]
             .to_string()
@@ -664,7 +672,7 @@ mod tests {
         );
         assert!(c.problems[3].to_string().contains("a boolean"));
         assert_eq!(c.queue, QueuePolicy::default());
-        assert_eq!(c.log_level, Level::Debug);
+        assert_eq!(c.log_level, Level::Info);
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! The late-annotation batch endpoint: `POST {ADMIN_PATH}` with a bearer token.
+//! The late-annotation batch endpoint, `POST {ADMIN_PATH}` with a bearer
+//! token, and at the same path and with the same token, `GET`: the status
+//! check, the configuration in force.
 
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -12,6 +14,7 @@ use crate::config::Config;
 use crate::delivery::Delivery;
 use crate::envelope::Envelope;
 use crate::log::{Event, Mode};
+use crate::status::{status, Bindings};
 
 #[derive(Serialize)]
 struct Receipt {
@@ -34,10 +37,14 @@ struct PartlyEnqueued<'a> {
 }
 
 fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
+    json_text(status, serde_json::to_string(body)?)
+}
+
+fn json_text(status: u16, body: String) -> Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", "application/json; charset=utf-8")?;
     headers.set("cache-control", "no-store")?;
-    Ok(Response::from_json(body)?
+    Ok(Response::ok(body)?
         .with_status(status)
         .with_headers(headers))
 }
@@ -60,12 +67,14 @@ pub async fn handle(
     mut req: Request,
     admin: &Admin,
     config: &'static Config,
+    bindings: &Bindings,
     queue: Option<Queue>,
     ctx: &Context,
 ) -> Result<Response> {
-    if req.method() != Method::Post {
-        let resp = error(405, "use POST")?;
-        resp.headers().set("allow", "POST")?;
+    let method = req.method();
+    if method != Method::Post && method != Method::Get {
+        let resp = error(405, "use POST to send annotations, GET for the status")?;
+        resp.headers().set("allow", "GET, POST")?;
         return Ok(resp);
     }
     if !admin.authorized(req.headers().get("authorization")?.as_deref()) {
@@ -73,6 +82,9 @@ pub async fn handle(
         resp.headers()
             .set("www-authenticate", "Bearer realm=\"recaptcha-annotations\"")?;
         return Ok(resp);
+    }
+    if method == Method::Get {
+        return json_text(200, status(config, bindings));
     }
     let content_type = req.headers().get("content-type")?.unwrap_or_default();
     let Some(format) = Format::from_content_type(&content_type) else {

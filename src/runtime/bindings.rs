@@ -40,6 +40,35 @@ extern "C" {
     ) -> Option<js_sys::Array>;
 }
 
+#[wasm_bindgen(inline_js = "
+export function logDebug(line) { console.debug(JSON.parse(line)); }
+export function logInfo(line) { console.log(JSON.parse(line)); }
+export function logWarn(line) { console.warn(JSON.parse(line)); }
+export function logError(line) { console.error(JSON.parse(line)); }
+export function writeDataPoint(dataset, point) {
+  try { dataset.writeDataPoint(JSON.parse(point)); } catch (e) { return String(e?.message ?? e); }
+}")]
+extern "C" {
+    /// `console.log` and its levels for one event, given as its JSON line
+    /// (one call, one decode) and logged as the object it parses to: Workers
+    /// Logs indexes a logged object's fields, while a string is only a
+    /// `message` to search.
+    #[wasm_bindgen(js_name = logDebug)]
+    pub fn log_debug(line: &str);
+    #[wasm_bindgen(js_name = logInfo)]
+    pub fn log_info(line: &str);
+    #[wasm_bindgen(js_name = logWarn)]
+    pub fn log_warn(line: &str);
+    #[wasm_bindgen(js_name = logError)]
+    pub fn log_error(line: &str);
+
+    /// `dataset.writeDataPoint(point)` for a data point given as JSON; why
+    /// it threw, if it did (the write is fire-and-forget, so that is all
+    /// that can go wrong here).
+    #[wasm_bindgen(js_name = writeDataPoint)]
+    pub fn write_data_point(dataset: &JsValue, point: &str) -> Option<String>;
+}
+
 #[wasm_bindgen]
 extern "C" {
     /// The promise of a subrequest's response.
@@ -104,16 +133,6 @@ extern "C" {
 
     #[wasm_bindgen(method, setter, js_name = webSocket)]
     fn set_web_socket(this: &ResponseParts, socket: &JsValue);
-
-    /// `console.log` and its levels for one string (one call, one decode).
-    #[wasm_bindgen(js_namespace = console, js_name = debug)]
-    pub fn console_debug(line: &str);
-    #[wasm_bindgen(js_namespace = console, js_name = log)]
-    pub fn console_log(line: &str);
-    #[wasm_bindgen(js_namespace = console, js_name = warn)]
-    pub fn console_warn(line: &str);
-    #[wasm_bindgen(js_namespace = console, js_name = error)]
-    pub fn console_error(line: &str);
 
     /// A `Request` or a `RequestInit`, for its method as a JS string.
     type WithMethod;

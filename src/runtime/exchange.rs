@@ -21,7 +21,7 @@ use crate::config::{Config, Origin, Upstream, UPSTREAM};
 use crate::dedup::AnnotationKey;
 use crate::delivery::Delivery;
 use crate::envelope::Envelope;
-use crate::log::{DeliveryResult, Event, Hop};
+use crate::log::{DeliveryResult, DropReason, Event, Hop};
 use crate::loop_guard::{Loop, Refusal};
 use crate::outcome::{self, Outcome};
 use crate::relay::is_relayable_status;
@@ -270,8 +270,7 @@ impl Exchange {
         let config = self.config;
         let Some(id) = outcome.assessment.or(self.extraction.id()) else {
             return logger::emit(&Event::OutcomeDropped {
-                reason:
-                    "no assessment ID: no valid token in the request and no assessment= in the outcome",
+                reason: DropReason::NoAssessmentId,
                 tokens_rejected: self.extraction.rejected.clone(),
                 tokens_unlisted: self.extraction.unlisted,
                 config_errors: Vec::new(),
@@ -281,7 +280,7 @@ impl Exchange {
             Ok(api) => api,
             Err(errors) => {
                 return logger::emit(&Event::OutcomeDropped {
-                    reason: "annotation disabled: configuration invalid",
+                    reason: DropReason::ConfigInvalid,
                     tokens_rejected: Vec::new(),
                     tokens_unlisted: 0,
                     config_errors: errors.iter().map(ToString::to_string).collect(),

@@ -1,8 +1,10 @@
-//! Writes core [`Event`]s to the Workers console at their level.
+//! Writes core [`Event`]s: to the Workers console at their level, and as a
+//! data point to `ANNOTATION_METRICS` when the core makes one of the event.
 
 use std::sync::OnceLock;
 
-use super::bindings::{console_debug, console_error, console_log, console_warn};
+use super::bindings::{log_debug, log_error, log_info, log_warn};
+use super::metrics;
 use crate::log::{Event, Level};
 
 /// The isolate's `LOG_LEVEL`; until it is set, every event is logged.
@@ -13,18 +15,19 @@ pub fn set_level(level: Level) {
     let _ = LEVEL.set(level);
 }
 
-/// Logs `event` unless the level is above its own; a dropped event is never
-/// serialized.
+/// Records `event`'s data point whatever the level, then logs it unless the
+/// level is above its own; a dropped event is never serialized.
 pub fn emit(event: &Event) {
+    metrics::record(event);
     let level = event.level();
     if LEVEL.get().is_some_and(|min| level < *min) {
         return;
     }
     let line = event.to_line();
     match level {
-        Level::Debug => console_debug(&line),
-        Level::Info => console_log(&line),
-        Level::Warn => console_warn(&line),
-        Level::Error => console_error(&line),
+        Level::Debug => log_debug(&line),
+        Level::Info => log_info(&line),
+        Level::Warn => log_warn(&line),
+        Level::Error => log_error(&line),
     }
 }

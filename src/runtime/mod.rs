@@ -15,6 +15,7 @@ mod direct;
 mod env_config;
 mod exchange;
 mod logger;
+mod metrics;
 mod proxy;
 mod queue;
 mod recent;
@@ -54,7 +55,10 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> js_sy
         Route::Proxy => proxy::handle(&req, config, env, ctx),
         Route::Batch(admin) => worker::wasm_bindgen_futures::future_to_promise(async move {
             let queue = queue::producer(&env);
-            let resp = batch_endpoint::handle(Request::from(req), admin, config, queue, &ctx).await;
+            let bindings = env_config::bindings(&env);
+            let resp =
+                batch_endpoint::handle(Request::from(req), admin, config, bindings, queue, &ctx)
+                    .await;
             Ok(responses::or_internal_error(resp.map(Into::into))?.into())
         }),
         Route::NotFound => responses::resolved(batch_endpoint::refusal(404)),

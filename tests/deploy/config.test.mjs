@@ -51,6 +51,7 @@ test('wrangler reads wrangler.jsonc without a diagnostic: workers.dev off, no ro
   assert.equal(c.build.command, 'sh scripts/build.sh');
   assert.equal(c.no_bundle, true, 'build/ is uploaded as built');
   assert.equal(c.observability.enabled, true);
+  assert.deepEqual(c.version_metadata, { binding: 'CF_VERSION_METADATA' });
   assert.deepEqual(c.queues.producers.map((p) => p.binding), ['ANNOTATIONS', 'ANNOTATIONS_DLQ']);
   assert.deepEqual(c.queues.consumers.map((q) => [q.queue, q.dead_letter_queue]),
     [['recaptcha-annotations', 'recaptcha-annotations-dlq']]);
@@ -63,6 +64,16 @@ test("the README's route, uncommented in wrangler.jsonc, is the route wrangler d
   console.log(`README route ${route} -> wrangler read: ${JSON.stringify({ workers_dev: c.workers_dev, routes: c.routes })}`);
   assert.deepEqual(c.routes, ROUTE);
   assert.equal(c.workers_dev, false);
+});
+
+test("the README's metrics binding, uncommented in wrangler.jsonc, is the Analytics Engine dataset wrangler binds", () => {
+  const blocks = codeBlocks(readmeSection('Operate'), 'jsonc');
+  assert.equal(blocks.length, 1, 'the section shows one jsonc line, under "Metrics"');
+  const line = blocks[0].trim();
+  const commented = `  // ${line}\n`;
+  assert.ok(CONFIG_TEXT.includes(commented), `wrangler.jsonc comments out the README's metrics line: ${line}`);
+  const c = readClean(() => readConfigText('wrangler.jsonc', CONFIG_TEXT.replace(commented, `  ${line}\n`)));
+  assert.deepEqual(c.analytics_engine_datasets, [{ binding: 'ANNOTATION_METRICS', dataset: 'recaptcha_annotations' }]);
 });
 
 test("the WAF chain's config for this worker, from the README, binds UPSTREAM to recaptcha-waf", () => {

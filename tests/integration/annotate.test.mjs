@@ -9,7 +9,8 @@ import { startStack, respondWith, newId, API_KEY, PROJECT, OUTCOME } from './fix
 
 let s;
 
-before(async () => { s = await startStack(); });
+// debug: the duplicate-suppression test reads the annotation_suppressed line.
+before(async () => { s = await startStack({ vars: { LOG_LEVEL: 'debug' } }); });
 after(async () => {
   // Whatever happened above, these hold for every response and log line.
   try {

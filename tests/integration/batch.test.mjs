@@ -53,10 +53,16 @@ test('a missing or wrong bearer token gets 401 and sends nothing', async () => {
   assert.equal(s.api.calls.length, before);
 });
 
-test('only POST is allowed', async () => {
-  const res = await post(null, { method: 'GET' });
-  assert.equal(res.status, 405);
-  assert.equal(res.headers.get('allow'), 'POST');
+test('only POST sends annotations; GET is the status check (operate.test.mjs); anything else is 405', async () => {
+  for (const method of ['PUT', 'DELETE']) {
+    const res = await post(null, { method });
+    assert.equal(res.status, 405, method);
+    assert.equal(res.headers.get('allow'), 'GET, POST');
+  }
+  const status = await post(null, { method: 'GET' });
+  assert.equal(status.status, 200);
+  assert.deepEqual([JSON.parse(status.body).mode, JSON.parse(status.body).metrics], ['direct', false]);
+  assert.equal((await post(null, { method: 'GET', token: null })).status, 401);
 });
 
 test('wrong content type, non-JSON, too large and too many items are refused whole', async () => {

@@ -85,6 +85,23 @@ test('LOG_LEVEL=warn: a delivered annotation is sent without a log line; a rejec
   });
 });
 
+test('LOG_LEVEL unset is info: one line per annotation result, no debug line for a suppressed duplicate', async () => {
+  await withStack({}, async (s) => {
+    const id = newId();
+    const headers = { 'x-recaptcha-token': token(id) };
+    const m = s.mark();
+    await s.fetch(respondWith('LEGITIMATE'), { headers });
+    assert.equal((await m.waitFor('annotation', (e) => e.assessment === id)).level, 'info');
+    // The same outcome again: suppressed, which only a debug line would say.
+    await s.fetch(respondWith('LEGITIMATE'), { headers });
+    await s.fetch(respondWith('NOT_A_LABEL'), { headers });
+    await m.waitFor('outcome_rejected');
+    await sleep(500);
+    assert.equal(s.api.callsFor(id).length, 1);
+    assert.deepEqual(s.worker.events().map((e) => e.event), ['credential_in_use', 'annotation', 'outcome_rejected']);
+  });
+});
+
 test('an unreachable origin gives the client a 502 and annotates nothing', async () => {
   await withStack({ originDown: true }, async (s) => {
     const m = s.mark();

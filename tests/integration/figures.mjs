@@ -7,7 +7,9 @@ import net from 'node:net';
 
 /**
  * Queue mode as wrangler.jsonc ships it (batches of 100, 10 consumers, the
- * DLQ), but with second-scale delays so retries fit in a test run.
+ * DLQ), but with second-scale delays so retries fit in a test run, and
+ * LOG_LEVEL=debug: the figures count annotation_enqueued and
+ * annotation_retrying lines.
  */
 export function queueMode({ maxAttempts = 20, baseSeconds = 1, maxSeconds = 2 } = {}) {
   return {
@@ -16,6 +18,7 @@ export function queueMode({ maxAttempts = 20, baseSeconds = 1, maxSeconds = 2 } 
       QUEUE_RETRY_MAX_SECONDS: String(maxSeconds),
       QUEUE_MAX_ATTEMPTS: String(maxAttempts),
       DEAD_LETTER_QUEUE: 'annotations-dlq',
+      LOG_LEVEL: 'debug',
     },
     config: {
       queues: {

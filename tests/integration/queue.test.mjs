@@ -25,7 +25,8 @@ const stats = { sent: 0 };
 
 before(async () => {
   s = await startStack({
-    vars: { QUEUE_RETRY_BASE_SECONDS: '2', QUEUE_RETRY_MAX_SECONDS: '4', QUEUE_MAX_ATTEMPTS: '12', DEAD_LETTER_QUEUE: 'annotations-dlq' },
+    // debug: the tests and figures read annotation_enqueued and annotation_retrying lines.
+    vars: { QUEUE_RETRY_BASE_SECONDS: '2', QUEUE_RETRY_MAX_SECONDS: '4', QUEUE_MAX_ATTEMPTS: '12', DEAD_LETTER_QUEUE: 'annotations-dlq', LOG_LEVEL: 'debug' },
     secrets: { RECAPTCHA_API_KEY: API_KEY, ADMIN_TOKEN },
     config: queues,
   });

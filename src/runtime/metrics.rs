@@ -1,0 +1,45 @@
+//! Writes the core's data points ([`crate::metrics`]) to the
+//! `ANNOTATION_METRICS` Analytics Engine dataset, when it is bound.
+
+use std::cell::{Cell, OnceCell};
+
+use wasm_bindgen::JsValue;
+
+use super::bindings::write_data_point;
+use super::logger;
+use crate::log::Event;
+use crate::metrics::{data_point, Context};
+
+struct Sink {
+    dataset: JsValue,
+    context: Context,
+}
+
+thread_local! {
+    static SINK: OnceCell<Option<Sink>> = const { OnceCell::new() };
+    /// Whether a write has failed in this isolate: logged once.
+    static FAILED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Sets the isolate's dataset (`None`: nothing is recorded), once.
+pub fn init(dataset: Option<JsValue>, context: Context) {
+    SINK.with(|sink| {
+        let _ = sink.set(dataset.map(|dataset| Sink { dataset, context }));
+    });
+}
+
+/// Writes `event`'s data point, if it has one and the dataset is bound. The
+/// write does not wait for anything; if it throws, the first such error in
+/// the isolate is logged and the caller carries on.
+pub fn record(event: &Event) {
+    let failure = SINK.with(|sink| {
+        let sink = sink.get()?.as_ref()?;
+        let point = data_point(event, &sink.context)?;
+        write_data_point(&sink.dataset, point.json())
+    });
+    if let Some(error) = failure {
+        if !FAILED.replace(true) {
+            logger::emit(&Event::MetricsFailed { error });
+        }
+    }
+}
