@@ -260,8 +260,13 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         account_missing: Option<String>,
     },
-    /// An outcome rule matched but sends nothing: `reason`.
-    RuleNotApplied { rule: String, reason: String },
+    /// An outcome rule matched but sends nothing: `kind` (`from_cache`,
+    /// `outcome_refused`) and `reason`.
+    RuleNotApplied {
+        rule: String,
+        kind: &'static str,
+        reason: String,
+    },
     /// `ANNOTATION_METRICS` refused a data point (once per isolate); the
     /// request and the annotation are unaffected.
     MetricsFailed { error: String },

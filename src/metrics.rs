@@ -17,7 +17,7 @@ use crate::log::Event;
 pub const BINDING: &str = "ANNOTATION_METRICS";
 
 /// `blob1`, `blob2`, … in order.
-pub const BLOBS: [&str; 10] = [
+pub const BLOBS: [&str; 11] = [
     "outcome",
     "label",
     "reasons",
@@ -28,6 +28,7 @@ pub const BLOBS: [&str; 10] = [
     "reason",
     "dead_lettered",
     "version",
+    "rule",
 ];
 
 /// `double1`, `double2`, … in order.
@@ -48,6 +49,8 @@ const MAX_REASONS_BYTES: usize = 256;
 /// longer is cut.
 const MAX_VERSION_BYTES: usize = 64;
 const MAX_ERROR_BYTES: usize = 64;
+/// A rule's name is at most 64 bytes already (`OUTCOME_RULES`).
+const MAX_RULE_BYTES: usize = 64;
 
 /// What every data point of an isolate says beyond its event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,10 +94,11 @@ impl DataPoint {
 
 /// The data point `event` is recorded as, if any. The index is the outcome
 /// (`delivered`, `rejected`, `gave_up`, `outcome_rejected`,
-/// `outcome_dropped`): Analytics Engine samples each index value on its
-/// own, so rare failures keep their resolution beside many deliveries.
+/// `outcome_dropped`, `rule_fired`, `rule_not_applied`): Analytics Engine
+/// samples each index value on its own, so rare failures keep their
+/// resolution beside many deliveries.
 pub fn data_point(event: &Event, ctx: &Context) -> Option<DataPoint> {
-    let not_sent = |outcome, reason| {
+    let not_sent = |outcome, reason, rule| {
         let blobs = [
             outcome,
             "",
@@ -106,6 +110,7 @@ pub fn data_point(event: &Event, ctx: &Context) -> Option<DataPoint> {
             reason,
             "false",
             &ctx.version,
+            cut(rule, MAX_RULE_BYTES),
         ];
         DataPoint::new(outcome, blobs, [0; DOUBLES.len()])
     };
@@ -143,12 +148,29 @@ pub fn data_point(event: &Event, ctx: &Context) -> Option<DataPoint> {
                 "",
                 if *dead_lettered { "true" } else { "false" },
                 &ctx.version,
+                "",
             ];
             let doubles = [u64::from(*attempts), *ms, status.map_or(0, u64::from)];
             Some(DataPoint::new(outcome, blobs, doubles))
         }
-        Event::OutcomeRejected { kind, .. } => Some(not_sent("outcome_rejected", kind)),
-        Event::OutcomeDropped { reason, .. } => Some(not_sent("outcome_dropped", reason.code())),
+        Event::OutcomeRejected { kind, .. } => Some(not_sent("outcome_rejected", kind, "")),
+        Event::OutcomeDropped { reason, .. } => {
+            Some(not_sent("outcome_dropped", reason.code(), ""))
+        }
+        // A rule's outcome then goes on as a header's, with its own points.
+        Event::OutcomeFromRule {
+            rule,
+            account_missing,
+            ..
+        } => {
+            let reason = if account_missing.is_some() {
+                "account_missing"
+            } else {
+                ""
+            };
+            Some(not_sent("rule_fired", reason, rule))
+        }
+        Event::RuleNotApplied { rule, kind, .. } => Some(not_sent("rule_not_applied", kind, rule)),
         _ => None,
     }
 }
@@ -259,7 +281,7 @@ mod tests {
         let event = annotation(DeliveryResult::Delivered);
         assert_eq!(
             data_point(&event, &ctx).unwrap().json(),
-            r#"{"indexes":["delivered"],"blobs":["delivered","FRAUDULENT","INCORRECT_PASSWORD","direct","api_key","2xx","","","false","a1b2c3d4-0000-4000-8000-000000000001"],"doubles":[1,41,200]}"#
+            r#"{"indexes":["delivered"],"blobs":["delivered","FRAUDULENT","INCORRECT_PASSWORD","direct","api_key","2xx","","","false","a1b2c3d4-0000-4000-8000-000000000001",""],"doubles":[1,41,200]}"#
         );
     }
 
@@ -345,6 +367,35 @@ mod tests {
             ("outcome_dropped", "no_assessment_id")
         );
         assert_eq!(point.blob("credential"), "api_key");
+    }
+
+    #[test]
+    fn a_fired_or_skipped_rule_is_one_point_naming_the_rule() {
+        let fired = Event::OutcomeFromRule {
+            rule: "form-password-wrong".into(),
+            assessment: None,
+            status: 200,
+            account: None,
+            account_missing: Some("the request has no such field".into()),
+        };
+        let point = Point::of(&fired, &context()).unwrap();
+        assert_eq!(point.index(), "rule_fired");
+        assert_eq!(
+            (point.blob("rule"), point.blob("reason")),
+            ("form-password-wrong", "account_missing")
+        );
+        assert!(!point.0.to_string().contains("no such field"));
+        let skipped = Event::RuleNotApplied {
+            rule: "api-password-right".into(),
+            kind: "from_cache",
+            reason: "the response was served from a cache".into(),
+        };
+        let point = Point::of(&skipped, &context()).unwrap();
+        assert_eq!(point.index(), "rule_not_applied");
+        assert_eq!(
+            (point.blob("rule"), point.blob("reason")),
+            ("api-password-right", "from_cache")
+        );
     }
 
     #[test]

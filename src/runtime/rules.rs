@@ -135,6 +135,7 @@ pub fn respond(exchange: &Exchange, request: &RuleRequest, response: &web_sys::R
         Decision::FromCache(rule) => {
             return logger::emit(&Event::RuleNotApplied {
                 rule: rule.name.clone(),
+                kind: "from_cache",
                 reason: "the response was served from a cache".into(),
             })
         }
@@ -213,6 +214,7 @@ fn fire(
         }
         Err(e) => logger::emit(&Event::RuleNotApplied {
             rule: rule.name.clone(),
+            kind: "outcome_refused",
             reason: e.to_string(),
         }),
     }

@@ -15,7 +15,9 @@ import { ROOT, STRING_EVENT } from '../../local/worker.mjs';
 
 const STAND_IN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'metrics-stand-in.js');
 /** The data point's columns in order, as the README's layout table has them. */
-const BLOBS = ['outcome', 'label', 'reasons', 'mode', 'credential', 'status_class', 'error', 'reason', 'dead_lettered', 'version'];
+const BLOBS = ['outcome', 'label', 'reasons', 'mode', 'credential', 'status_class', 'error', 'reason', 'dead_lettered', 'version', 'rule'];
+/** One outcome rule, for the rule points: its account header is never sent. */
+const RULES = [{ name: 'metrics-rule', method: 'GET', path: '/respond/rule', status: 200, outcome: 'reasons=CORRECT_PASSWORD', account: { header: 'X-User' } }];
 const DOUBLES = ['attempts', 'lag_ms', 'status'];
 const CRATE_VERSION = /^version = "([^"]+)"/m.exec(fs.readFileSync(path.join(ROOT, 'Cargo.toml'), 'utf8'))[1];
 const token = (id) => `03AFcWeA-operate:U=${id}`;
@@ -24,6 +26,7 @@ let s;
 before(async () => {
   s = await startStack({
     main: STAND_IN,
+    vars: { OUTCOME_RULES: RULES },
     secrets: { RECAPTCHA_API_KEY: API_KEY, ADMIN_TOKEN },
     config: { version_metadata: { binding: 'CF_VERSION_METADATA' } },
   });
@@ -143,7 +146,7 @@ test('each annotation result is one data point, indexed by its result', async ()
   assert.deepEqual(ok, {
     index: ['delivered'], outcome: 'delivered', label: 'FRAUDULENT', reasons: 'INCORRECT_PASSWORD,FAILED_TWO_FACTOR',
     mode: 'direct', credential: 'api_key', status_class: '2xx', error: '', reason: '', dead_lettered: 'false',
-    version: ok.version, attempts: 1, lag_ms: logged.ms, status: 200, columns: [BLOBS.length, DOUBLES.length],
+    version: ok.version, attempts: 1, lag_ms: logged.ms, status: 200, rule: '', columns: [BLOBS.length, DOUBLES.length],
   });
   assert.match(ok.version, /^[0-9a-f-]{36}$/);
   assert.deepEqual([no.index, no.status_class, no.error, no.status, no.attempts], [['rejected'], '4xx', 'PERMISSION_DENIED', 403, 1]);
@@ -164,6 +167,22 @@ test('a rejected or dropped outcome is one data point naming why, and no call', 
   ]);
   assert.ok(!JSON.stringify(mine).includes('MAYBE'));
   assert.equal(s.api.calls.length, calls);
+});
+
+test('an outcome rule that fires, or is not applied, is one data point naming the rule', async () => {
+  const before = (await points()).length;
+  const id = newId();
+  const m = s.mark();
+  await s.fetch('/respond/rule', { headers: { 'x-recaptcha-token': token(id) } });
+  await m.waitFor('annotation', (e) => e.assessment === id);
+  await s.fetch(`/respond/rule?header=${encodeURIComponent('CF-Cache-Status: HIT')}`, { headers: { 'x-recaptcha-token': token(newId()) } });
+  await m.waitFor('rule_not_applied');
+  const mine = (await pointsReach(before + 3)).slice(before);
+  assert.deepEqual(mine.map((p) => [p.index[0], p.rule, p.reason, p.reasons]), [
+    ['rule_fired', 'metrics-rule', 'account_missing', ''],
+    ['delivered', '', '', 'CORRECT_PASSWORD'],
+    ['rule_not_applied', 'metrics-rule', 'from_cache', ''],
+  ]);
 });
 
 test('a dataset that refuses a data point changes nothing for the client or the annotation', async () => {
