@@ -18,9 +18,10 @@ use crate::outcome::rules::{
 };
 use crate::url::request_path;
 
-/// How long the annotation waits for the body's first bytes once the
-/// response is out: a client that stops sending must not hold it.
-const BODY_WAIT_MS: u32 = 10_000;
+/// How long, from the request, the body's first bytes may take: a client
+/// that stops sending must not hold the annotation, whose direct delivery
+/// then has its own 20 s within the 30 s `waitUntil` allows.
+const BODY_WAIT_MS: u32 = 5_000;
 
 #[wasm_bindgen(inline_js = "
 export function readPrefix(stream, max, waitMs) {
