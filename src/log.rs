@@ -9,7 +9,7 @@ use crate::annotation::{Label, Reason};
 use crate::assessment_id::AssessmentId;
 use crate::error::{ConfigError, OutcomeError};
 use crate::outcome::rules::AccountKind;
-use crate::token_sources::RejectedToken;
+use crate::token_sources::{Missing, RejectedToken};
 
 /// Severity, least to most: `LOG_LEVEL` drops the events below it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -82,8 +82,9 @@ impl Mode {
 /// names it in metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DropReason {
-    /// No valid token in the request and no `assessment=` in the outcome.
-    NoAssessmentId,
+    /// No `assessment=` in the outcome, and the request names no assessment:
+    /// why not.
+    NoAssessmentId(Missing),
     /// The API settings are invalid, so annotation is off.
     ConfigInvalid,
 }
@@ -91,16 +92,14 @@ pub enum DropReason {
 impl DropReason {
     pub fn text(self) -> &'static str {
         match self {
-            DropReason::NoAssessmentId => {
-                "no assessment ID: no valid token in the request and no assessment= in the outcome"
-            }
+            DropReason::NoAssessmentId(why) => why.reason(),
             DropReason::ConfigInvalid => "annotation disabled: configuration invalid",
         }
     }
 
     pub fn code(self) -> &'static str {
         match self {
-            DropReason::NoAssessmentId => "no_assessment_id",
+            DropReason::NoAssessmentId(_) => "no_assessment_id",
             DropReason::ConfigInvalid => "config_invalid",
         }
     }

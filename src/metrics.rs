@@ -356,7 +356,7 @@ mod tests {
         // The origin's text never reaches a column.
         assert!(!point.0.to_string().contains("MAYBE"));
         let dropped = Event::OutcomeDropped {
-            reason: DropReason::NoAssessmentId,
+            reason: DropReason::NoAssessmentId(crate::token_sources::Missing::NoToken),
             tokens_rejected: vec![],
             tokens_unlisted: 0,
             config_errors: vec![],

@@ -49,11 +49,11 @@ fn no_input_panics_the_core() {
         let _ = recaptcha_annotate_edge::outcome::parse_header(s);
         let _ = recaptcha_annotate_edge::assessment_id::AssessmentId::from_token(s);
         let cfg = recaptcha_annotate_edge::config::Config::parse(|_| Some(s.to_owned()));
-        let _ = recaptcha_annotate_edge::token_sources::extract(
-            "t",
-            Some(s),
-            Some(s),
-            &cfg.token_cookies,
-        );
+        let request = recaptcha_annotate_edge::token_sources::TokenRequest {
+            method: s,
+            header: Some(s),
+            cookie: Some(s),
+        };
+        let _ = recaptcha_annotate_edge::token_sources::select(&cfg.token_rules, &request);
     }
 }

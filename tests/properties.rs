@@ -10,7 +10,6 @@ use recaptcha_annotate_edge::assessment_id::AssessmentId;
 use recaptcha_annotate_edge::batch::{self, Format};
 use recaptcha_annotate_edge::config::Config;
 use recaptcha_annotate_edge::outcome;
-use recaptcha_annotate_edge::token_sources::extract;
 use serde_json::{json, Value};
 
 fn id_strategy() -> impl Strategy<Value = String> {
@@ -235,15 +234,6 @@ proptest! {
     }
 
     #[test]
-    fn extraction_never_panics_and_finds_only_valid_ids(header in proptest::option::of(".*"), cookie in proptest::option::of(".*")) {
-        let config = Config::parse(|_| None);
-        let got = extract(&config.token_header, header.as_deref(), cookie.as_deref(), &config.token_cookies);
-        if let Some(id) = got.id() {
-            prop_assert!(AssessmentId::parse(id.as_str()).is_some());
-        }
-    }
-
-    #[test]
     fn outcome_parsing_never_panics_and_every_accepted_body_is_googles_shape(header in ".*") {
         if let Ok(o) = outcome::parse_header(&header) {
             let body: Value = serde_json::from_str(&o.annotation.to_json()).unwrap();
@@ -397,25 +387,6 @@ proptest! {
             prop_assert_eq!(url.matches('?').count(), 1);
             prop_assert_eq!(url.matches('/').count(), 7);
             prop_assert!(!url.contains('#') && !url.contains(' '));
-        }
-    }
-}
-
-proptest! {
-    // Each case is a header of up to 3,000 cookies: fewer cases suffice.
-    #![proptest_config(ProptestConfig::with_cases(64))]
-
-    #[test]
-    fn thousands_of_cookies_never_panic_and_yield_only_valid_ids(
-        cookies in proptest::collection::vec(("[ -~]{0,12}", "[ -~]{0,40}"), 0..3000),
-    ) {
-        let config = Config::parse(|_| None);
-        let header: String = cookies.iter().map(|(k, v)| format!("{k}={v}; ")).collect();
-        if let Some(id) = extract(&config.token_header, None, Some(&header), &config.token_cookies).id() {
-            // Cookie values are percent-decoded once before the ID is taken.
-            let decoded = percent_encoding::percent_decode_str(&header).decode_utf8_lossy();
-            let suffix = format!(":U={id}");
-            prop_assert!(decoded.contains(&suffix));
         }
     }
 }

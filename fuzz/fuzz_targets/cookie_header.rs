@@ -3,15 +3,16 @@
 //! Input: `pattern \n Cookie header` (no newline: the whole input is both).
 //!
 //! Asserts: every pair is a `name=value` segment of the header, split at its
-//! first `=`, trimmed, with one pair of surrounding quotes removed; segments
-//! without `=` are the only ones skipped. An accepted pattern prints back as
-//! itself, and matches a name exactly when the name is the pattern (no `*`)
-//! or its prefix, one or more ASCII letters/digits, then its suffix.
+//! first `=`, trimmed of JavaScript's white space and nothing else, the value
+//! whole; segments without `=` are the only ones skipped. An accepted pattern
+//! prints back as itself, and matches a name exactly when the name is the
+//! pattern (no `*`) or its prefix, one or more ASCII letters/digits, then its
+//! suffix. Google's globs match `recaptcha-`, anything without `/`, `-t` or `-e`.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use recaptcha_annotate_edge::cookies::{pairs, CookiePattern};
+use recaptcha_annotate_edge::cookies::{js_trim, pairs, CookiePattern, WafCookie};
 use recaptcha_annotate_edge_fuzz::text;
 
 fuzz_target!(|data: &[u8]| {
@@ -23,12 +24,20 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(got.len(), segments.len(), "a pair was lost or invented");
     for ((name, value), segment) in got.iter().zip(&segments) {
         let (raw_name, raw_value) = segment.split_once('=').unwrap();
-        assert_eq!(*name, raw_name.trim());
+        assert_eq!(*name, js_trim(raw_name));
         assert!(!name.contains('=') && !name.contains(';'));
         assert!(!value.contains(';'));
-        let trimmed = raw_value.trim();
-        let unquoted = trimmed.strip_prefix('"').and_then(|v| v.strip_suffix('"'));
-        assert_eq!(*value, unquoted.unwrap_or(trimmed));
+        assert_eq!(*value, js_trim(raw_value));
+        assert!(raw_value.contains(*value));
+        let glob = |suffix: &str| {
+            name.len() >= "recaptcha-".len() + suffix.len()
+                && name.starts_with("recaptcha-")
+                && name.ends_with(suffix)
+                && !name["recaptcha-".len()..name.len() - suffix.len()].contains('/')
+        };
+        let kind = WafCookie::of(name);
+        assert_eq!(kind == Some(WafCookie::Session), glob("-t"), "{name:?}");
+        assert_eq!(kind == Some(WafCookie::Challenge), glob("-e"), "{name:?}");
     }
 
     let Ok(p) = CookiePattern::parse(pattern) else {

@@ -7,19 +7,20 @@
 
 use crate::admin::Admin;
 use crate::annotate_call::ApiTarget;
-use crate::cookies::CookiePattern;
 use crate::error::ConfigError;
 use crate::log::Level;
 use crate::outcome::rules::RuleSet;
 use crate::retry::{QueuePolicy, RetryPolicy, QUEUE_MAX_DELAY_SECONDS};
-use crate::token_sources::TokenSources;
+use crate::token_sources::WafRules;
 use crate::url::{base_url, https_unless_loopback};
 
 mod api;
 mod vars;
+mod waf;
 pub use vars::*;
 
 use api::api_target;
+use waf::{odd_site_keys, waf_rules};
 
 /// Without `LOG_LEVEL`: one line per annotation result and every problem;
 /// the per-outcome debug lines (suppressed, enqueued, retrying) are dropped.
@@ -64,10 +65,11 @@ pub struct Config {
     pub origin: Origin,
     pub upstream: Upstream,
     pub outcome_header: String,
+    /// The header the token rules read (Google's WAF worker's own name
+    /// when a site key is set).
     pub token_header: String,
-    pub token_cookies: Vec<CookiePattern>,
-    /// Which parts of a request may supply the assessment ID.
-    pub token_sources: TokenSources,
+    /// What the WAF assesses a request by: which token names its assessment.
+    pub token_rules: WafRules,
     /// `None` when disabled with an empty `ASSESSMENT_ID_HEADER`.
     pub assessment_id_header: Option<String>,
     /// Annotate calls are made only when this is `Ok`.
@@ -123,9 +125,14 @@ impl Config {
     /// Parses configuration from the runtime's values (`None` = not set);
     /// a value of the wrong type is reported and counts as unset.
     pub fn from_values(lookup: impl Fn(&str) -> Option<VarValue>) -> Self {
-        let mut wrong_type = Vec::new();
+        // A site key the WAF reads by JavaScript truthiness: not guessed at.
+        let mut wrong_type = odd_site_keys(&lookup);
+        let unknown_waf = !wrong_type.is_empty();
         let mut text = std::collections::HashMap::new();
-        for &var in VARS {
+        for &var in VARS
+            .iter()
+            .filter(|v| !unknown_waf || !SITE_KEY_VARS.contains(v))
+        {
             match lookup(var).map(|v| v.into_text(var)) {
                 Some(Ok(v)) => {
                     text.insert(var, v);
@@ -135,6 +142,9 @@ impl Config {
             }
         }
         let mut config = Config::parse(|name| text.get(name).cloned());
+        if unknown_waf {
+            config.token_rules = WafRules::Unknown;
+        }
         wrong_type.append(&mut config.problems);
         config.problems = wrong_type;
         config
@@ -174,25 +184,7 @@ impl Config {
             Some(v) if v.is_empty() => None,
             _ => Some(header(ASSESSMENT_ID_HEADER, DEFAULT_ASSESSMENT_ID_HEADER)),
         };
-        let token_cookies = match token_cookies(get(TOKEN_COOKIES).as_deref()) {
-            Ok(p) => p,
-            Err(why) => {
-                problems.push(ConfigError::new(
-                    TOKEN_COOKIES,
-                    format!("{why}; using {DEFAULT_TOKEN_COOKIES}"),
-                ));
-                token_cookies(None).unwrap_or_default()
-            }
-        };
-        let token_sources =
-            get(TOKEN_SOURCES).map_or(Ok(TokenSources::default()), |v| TokenSources::parse(&v));
-        let token_sources = token_sources.unwrap_or_else(|why| {
-            problems.push(ConfigError::new(
-                TOKEN_SOURCES,
-                format!("{why}; using {DEFAULT_TOKEN_SOURCES}"),
-            ));
-            TokenSources::default()
-        });
+        let (token_rules, token_header) = waf_rules(&get, token_header, &mut problems);
 
         let reserved = get(ADMIN_TOKEN).map(|token| {
             let path = get(ADMIN_PATH)
@@ -230,8 +222,7 @@ impl Config {
             upstream: Upstream::Fetch,
             outcome_header,
             token_header,
-            token_cookies,
-            token_sources,
+            token_rules,
             assessment_id_header,
             api,
             admin,
@@ -349,15 +340,6 @@ fn queue_policy(
     }
 }
 
-fn token_cookies(v: Option<&str>) -> Result<Vec<CookiePattern>, String> {
-    v.unwrap_or(DEFAULT_TOKEN_COOKIES)
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(CookiePattern::parse)
-        .collect()
-}
-
 /// RFC 9110 field-name (`token`).
 pub fn is_header_name(s: &str) -> bool {
     !s.is_empty()
@@ -397,7 +379,7 @@ mod tests {
             c.assessment_id_header.as_deref(),
             Some("X-Recaptcha-Assessment-Id")
         );
-        assert_eq!(c.token_cookies.len(), 2);
+        assert!(matches!(&c.token_rules, WafRules::Listed(l) if l.cookies.len() == 2));
         assert_eq!(c.log_level, Level::Info);
         let id = AssessmentId::parse("bc304e08a0000000").unwrap();
         assert_eq!(
@@ -472,7 +454,7 @@ mod tests {
         ]);
         let c = parse(&vars);
         assert_eq!(c.outcome_header, "X-Recaptcha-Outcome");
-        assert_eq!(c.token_cookies.len(), 2);
+        assert!(matches!(&c.token_rules, WafRules::Listed(l) if l.cookies.len() == 2));
         assert_eq!(c.origin, Origin::Invalid);
         let vars: Vec<_> = c.problems.iter().map(|e| e.var).collect();
         assert_eq!(vars, vec![ORIGIN_URL, OUTCOME_HEADER, TOKEN_COOKIES]);
@@ -689,16 +671,6 @@ mod tests {
             !line.contains("hunter2") && !line.contains("AIzaPasted"),
             "{line}"
         );
-    }
-
-    #[test]
-    fn token_sources_can_be_limited_to_cookies() {
-        let with = |v| parse(&[GOOD[0], GOOD[1], (TOKEN_SOURCES, v)]);
-        let c = with("cookies");
-        assert!(!c.token_sources.header && c.token_sources.cookies);
-        let c = with("query");
-        assert_eq!(c.token_sources, TokenSources::default());
-        assert_eq!(c.problems[0].var, TOKEN_SOURCES);
     }
 
     #[test]

@@ -24,6 +24,19 @@ pub const LOG_LEVEL: &str = "LOG_LEVEL";
 pub const TOKEN_SOURCES: &str = "TOKEN_SOURCES";
 pub const OUTCOME_RULES: &str = "OUTCOME_RULES";
 pub const OUTCOME_RULES_HASH_KEY: &str = "OUTCOME_RULES_HASH_KEY";
+/// Google's WAF worker's site keys, by the names it reads them under.
+pub const ACTION_SITE_KEY: &str = "ACTION_SITE_KEY";
+pub const ENTERPRISE_SITE_KEY: &str = "ENTERPRISE_SITE_KEY";
+pub const CHALLENGE_PAGE_SITE_KEY: &str = "CHALLENGE_PAGE_SITE_KEY";
+pub const SESSION_SITE_KEY: &str = "SESSION_SITE_KEY";
+pub const EXPRESS_SITE_KEY: &str = "EXPRESS_SITE_KEY";
+pub const SITE_KEY_VARS: &[&str] = &[
+    ACTION_SITE_KEY,
+    ENTERPRISE_SITE_KEY,
+    CHALLENGE_PAGE_SITE_KEY,
+    SESSION_SITE_KEY,
+    EXPRESS_SITE_KEY,
+];
 /// A binding, not a variable: the Worker requests are handed to.
 pub const UPSTREAM: &str = "UPSTREAM";
 
@@ -40,6 +53,11 @@ pub const VARS: &[&str] = &[
     TOKEN_HEADER,
     TOKEN_COOKIES,
     TOKEN_SOURCES,
+    ACTION_SITE_KEY,
+    ENTERPRISE_SITE_KEY,
+    CHALLENGE_PAGE_SITE_KEY,
+    SESSION_SITE_KEY,
+    EXPRESS_SITE_KEY,
     ASSESSMENT_ID_HEADER,
     ADMIN_PATH,
     ADMIN_TOKEN,

@@ -25,7 +25,7 @@ use crate::log::{DeliveryResult, DropReason, Event, Hop};
 use crate::loop_guard::{Loop, Refusal};
 use crate::outcome::{self, Outcome};
 use crate::relay::is_relayable_status;
-use crate::token_sources::{self, Extraction};
+use crate::token_sources::{self, Extraction, Missing, TokenRequest};
 use crate::url::origin_request_url;
 
 thread_local! {
@@ -54,9 +54,10 @@ impl Exchange {
     pub fn begin(req: &web_sys::Request, config: &'static Config, env: Env, ctx: Context) -> Self {
         let names = bindings::names(config);
         let incoming = req.headers();
-        // Only the sources `TOKEN_SOURCES` allows are read at all.
-        let read = |allowed: bool, name| {
-            allowed
+        // Only what the WAF's rules need is read at all.
+        let rules = &config.token_rules;
+        let read = |needed: bool, name| {
+            needed
                 .then(|| header_get(&incoming, name).ok().flatten())
                 .flatten()
         };
@@ -66,12 +67,16 @@ impl Exchange {
                 .flatten()
                 .as_deref(),
         );
-        let sources = config.token_sources;
-        let extraction = token_sources::extract(
-            &config.token_header,
-            read(sources.header, &names.token).as_deref(),
-            read(sources.cookies, &names.cookie).as_deref(),
-            &config.token_cookies,
+        let header = read(rules.reads_header(), &names.token);
+        let cookie = read(rules.reads_cookies(), &names.cookie);
+        let method = rules.reads_method().then(|| req.method());
+        let extraction = token_sources::select(
+            rules,
+            &TokenRequest {
+                method: method.as_deref().unwrap_or_default(),
+                header: header.as_deref(),
+                cookie: cookie.as_deref(),
+            },
         );
         let upstream = (config.upstream == Upstream::Service).then(|| {
             js_sys::Reflect::get(&env, &JsValue::from_str(UPSTREAM))
@@ -270,7 +275,14 @@ impl Exchange {
         let config = self.config;
         let Some(id) = outcome.assessment.or(self.extraction.id()) else {
             return logger::emit(&Event::OutcomeDropped {
-                reason: DropReason::NoAssessmentId,
+                reason: DropReason::NoAssessmentId(
+                    self.extraction
+                        .chosen
+                        .as_ref()
+                        .err()
+                        .copied()
+                        .unwrap_or(Missing::NoToken),
+                ),
                 tokens_rejected: self.extraction.rejected.clone(),
                 tokens_unlisted: self.extraction.unlisted,
                 config_errors: Vec::new(),

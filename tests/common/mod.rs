@@ -9,9 +9,10 @@ use recaptcha_annotate_edge::assessment_id::AssessmentId;
 use recaptcha_annotate_edge::config::Config;
 use recaptcha_annotate_edge::outcome;
 use recaptcha_annotate_edge::retry::RetryPolicy;
-use recaptcha_annotate_edge::token_sources::extract;
+use recaptcha_annotate_edge::token_sources::{select, TokenRequest};
 
-/// (token header, cookie header, expected ID)
+/// Without site keys, the default `TOKEN_SOURCES`: (token header, cookie
+/// header, expected ID). Different tokens name no assessment.
 pub const EXTRACTION: &[(Option<&str>, Option<&str>, Option<&str>)] = &[
     (
         Some("03AFcWeA-x_y:U=bc304e08a0000000"),
@@ -31,17 +32,22 @@ pub const EXTRACTION: &[(Option<&str>, Option<&str>, Option<&str>)] = &[
     (
         None,
         Some("recaptcha-cf-t=t:U=tttttttttttttttt; recaptcha-cf-e=e:U=eeeeeeeeeeeeeeee"),
-        Some("eeeeeeeeeeeeeeee"),
+        None,
     ),
     (
         Some("x:U=hhhhhhhhhhhhhhhh"),
         Some("recaptcha-cf-e=e:U=eeeeeeeeeeeeeeee"),
-        Some("hhhhhhhhhhhhhhhh"),
+        None,
     ),
     (
         Some("x:U=short"),
         Some("recaptcha-fastly-t=t:U=tttttttttttttttt"),
-        Some("tttttttttttttttt"),
+        None,
+    ),
+    (
+        Some("x:U=hhhhhhhhhhhhhhhh"),
+        Some("recaptcha-cf-t=x:U=hhhhhhhhhhhhhhhh"),
+        Some("hhhhhhhhhhhhhhhh"),
     ),
     (Some("x:U=0123456789abcde"), None, None),
     (Some("x:U=0123456789abcdef0"), None, None),
@@ -61,6 +67,61 @@ pub const EXTRACTION: &[(Option<&str>, Option<&str>, Option<&str>)] = &[
         None,
     ),
     (None, Some("session=x:U=0123456789abcdef"), None),
+];
+
+/// (method, token header, cookie header, expected ID)
+pub type GoogleVector = (
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+/// With Google's WAF worker's action, challenge-page and session site keys:
+/// its choice exactly.
+pub const GOOGLE_EXTRACTION: &[GoogleVector] = &[
+    (
+        "GET",
+        Some("x:U=hhhhhhhhhhhhhhhh"),
+        Some("recaptcha-cf-e=e:U=eeeeeeeeeeeeeeee"),
+        Some("hhhhhhhhhhhhhhhh"),
+    ),
+    (
+        "GET",
+        Some(""),
+        Some("recaptcha-cf-t=t:U=tttttttttttttttt; recaptcha-cf-e=e:U=eeeeeeeeeeeeeeee"),
+        Some("eeeeeeeeeeeeeeee"),
+    ),
+    (
+        "POST",
+        None,
+        Some("recaptcha-cf-t=f%3AU%3Dffffffffffffffff; recaptcha-cf-t=t:U=tttttttttttttttt"),
+        Some("tttttttttttttttt"),
+    ),
+    (
+        "GET",
+        None,
+        Some("recaptcha-cf-t=t:U=tttttttttttttttt; recaptcha-ab-t=junk"),
+        None,
+    ),
+    (
+        "GET",
+        None,
+        Some("recaptcha-cf-t=t:U=tttttttttttttttt; recaptcha-ab-t="),
+        Some("tttttttttttttttt"),
+    ),
+    (
+        "GET",
+        None,
+        Some("recaptcha-x.y-e=a=b:U=eeeeeeeeeeeeeeee"),
+        Some("eeeeeeeeeeeeeeee"),
+    ),
+    (
+        "GET",
+        None,
+        Some("recaptcha-a/b-e=e:U=eeeeeeeeeeeeeeee"),
+        None,
+    ),
 ];
 
 /// (outcome header, expected body or `Err(())`, expected assessment override)
@@ -113,17 +174,35 @@ pub const OUTCOMES: &[(&str, Result<&str, ()>, Option<&str>)] = &[
 pub fn check_extraction() {
     let config = Config::parse(|_| None);
     for (header, cookie, want) in EXTRACTION {
-        let got = extract(
-            &config.token_header,
-            *header,
-            *cookie,
-            &config.token_cookies,
-        )
-        .id();
+        let request = TokenRequest {
+            method: "GET",
+            header: *header,
+            cookie: *cookie,
+        };
+        let got = select(&config.token_rules, &request).id();
         assert_eq!(
             got.as_ref().map(AssessmentId::as_str),
             *want,
             "{header:?} {cookie:?}"
+        );
+    }
+    let keys = [
+        "ACTION_SITE_KEY",
+        "CHALLENGE_PAGE_SITE_KEY",
+        "SESSION_SITE_KEY",
+    ];
+    let google = Config::parse(|var| keys.contains(&var).then(|| "k".to_owned()));
+    for (method, header, cookie, want) in GOOGLE_EXTRACTION {
+        let request = TokenRequest {
+            method,
+            header: *header,
+            cookie: *cookie,
+        };
+        let got = select(&google.token_rules, &request).id();
+        assert_eq!(
+            got.as_ref().map(AssessmentId::as_str),
+            *want,
+            "{method} {header:?} {cookie:?}"
         );
     }
 }

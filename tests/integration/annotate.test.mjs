@@ -82,14 +82,17 @@ test('a percent-encoded cookie token is decoded once', async () => {
   assert.equal(s.api.callsFor(id).length, 1);
 });
 
-test('the header beats challenge cookies, which beat session cookies', async () => {
+test('without the WAF\'s site keys, different tokens name no assessment (which one the WAF read is unknown); the same token twice does', async () => {
   const [h, e, t] = [newId(), newId(), newId()];
   const cookie = `recaptcha-cf-t=${token(t)}; recaptcha-cf-e=${token(e)}`;
-  await annotated('LEGITIMATE', { headers: { 'x-recaptcha-token': token(h), cookie } }, h);
-  assert.equal(s.api.callsFor(h).length, 1);
-  await annotated('LEGITIMATE', { headers: { cookie } }, e);
-  assert.equal(s.api.callsFor(e).length, 1);
-  assert.equal(s.api.callsFor(t).length, 0);
+  for (const headers of [{ 'x-recaptcha-token': token(h), cookie }, { cookie }, { cookie: `recaptcha-cf-t=x%3AU%3D${e}; recaptcha-cf-t=${token(t)}` }]) {
+    const { event } = await notAnnotated('outcome_dropped', 'LEGITIMATE', { headers });
+    assert.match(event.reason, /several different tokens/);
+    assert.ok(event.tokens_rejected.length >= 2 && event.tokens_rejected.every((r) => r.problem === 'ambiguous'), JSON.stringify(event));
+  }
+  const same = token(h);
+  await annotated('LEGITIMATE', { headers: { 'x-recaptcha-token': same, cookie: `recaptcha-cf-t=${same}` } }, h);
+  assert.deepEqual([h, e, t].map((id) => s.api.callsFor(id).length), [1, 0, 0]);
 });
 
 test('malformed and hostile assessment IDs make no call', async () => {
