@@ -135,6 +135,7 @@ export function services({ dir, cpu, originUrl, standIn, snap }) {
     workerJwt: (name) => workerdService({ name, dir, cpu, modules: worker, bindings: signing('self-signed-jwt') }),
     // Without the origin's Host, the WAF's fetch of its own URL would come back to it.
     waf: (name) => workerdService({ name, dir, cpu, ...waf, readyHeaders: { host: new URL(originUrl).host } }),
-    chain: (name) => workerdService({ name, dir, cpu, modules: worker, bindings: annotating, upstream: waf }),
+    // Told the WAF's site keys, as deployed: it picks the token by the WAF's rules.
+    chain: (name) => workerdService({ name, dir, cpu, modules: worker, bindings: { ...annotating, ...SITE_KEYS }, upstream: waf }),
   };
 }

@@ -40,7 +40,8 @@ async function listen(server, port, what) {
  *   config, extraWorkers, main: passed to startWorker (main: a script in
  *     front of the built worker, e.g. a binding stand-in).
  *   waf: { vars, policies }: the chained stack (local/waf.mjs), the worker
- *     in front of the WAF worker; the stand-in is in strict-loop mode.
+ *     in front of the WAF worker, both given the WAF's site keys; the
+ *     stand-in is in strict-loop mode.
  *   onApiCall(call), onWorkerEvent(text): the traffic, live.
  *   serviceAccount: { account (google-oauth.mjs newServiceAccount), mode,
  *     expiresIn }: the worker signs with it instead of a key; the stand-in
@@ -72,12 +73,13 @@ export async function startStack({
       ...vars,
     };
   }
+  const chain = waf && wafChain({ project, key, apiUrl, vars: waf.vars });
   const worker = await startWorker({
     port: ports.worker || undefined,
     ...(main ? { main } : {}),
-    vars: { RECAPTCHA_PROJECT_ID: project, RECAPTCHA_API_BASE: apiUrl, ORIGIN_URL: originUrl, ...vars },
+    vars: { RECAPTCHA_PROJECT_ID: project, RECAPTCHA_API_BASE: apiUrl, ORIGIN_URL: originUrl, ...chain?.workerVars, ...vars },
     secrets: { ...credential, ...(adminToken ? { ADMIN_TOKEN: adminToken } : {}) },
-    ...(waf ? merged(wafChain({ project, key, apiUrl, vars: waf.vars }), config, extraWorkers) : { config, extraWorkers }),
+    ...(chain ? merged(chain, config, extraWorkers) : { config, extraWorkers }),
     onLine: onWorkerEvent && ((line) => {
       const text = eventText(line);
       if (text !== null) onWorkerEvent(text);

@@ -5,15 +5,23 @@
 // more, so that nothing passes here only because of the double:
 //
 //   configuration  the same variables: PROJECT_NUMBER, API_KEY,
-//                  ACTION_SITE_KEY, SESSION_SITE_KEY, CHALLENGE_PAGE_SITE_KEY,
-//                  EXPRESS_SITE_KEY, RECAPTCHA_ENDPOINT, SESSION_JS_INSTALL_PATH
+//                  ACTION_SITE_KEY, ENTERPRISE_SITE_KEY, SESSION_SITE_KEY,
+//                  CHALLENGE_PAGE_SITE_KEY, EXPRESS_SITE_KEY, RECAPTCHA_ENDPOINT,
+//                  SESSION_JS_INSTALL_PATH
 //   policies       lists the project's firewall policies; the first whose path
 //                  matches decides: condition "" or true: its actions, false:
 //                  the next one, anything else: createAssessment. None: allow
-//   token          X-Recaptcha-Token (with ACTION_SITE_KEY), else a
-//                  recaptcha-*-e cookie (CHALLENGE_PAGE_SITE_KEY), else a
-//                  recaptcha-*-t cookie (SESSION_SITE_KEY), else express
-//                  (EXPRESS_SITE_KEY), else allow without a call
+//   token          as addTokenAndSiteKeyToEvent (src/createAssessment.ts,
+//                  1.0.x) picks it: X-Recaptcha-Token (with ACTION_SITE_KEY),
+//                  else for a POST with ENTERPRISE_SITE_KEY the body's
+//                  g-recaptcha-response (JSON or form), else a recaptcha-*-e
+//                  cookie (CHALLENGE_PAGE_SITE_KEY), else a recaptcha-*-t
+//                  cookie (SESSION_SITE_KEY), else express (EXPRESS_SITE_KEY),
+//                  else allow without a call. Cookies as its non-strict
+//                  parser reads them: split at ';', each at its first '=',
+//                  trimmed, the value whole and not decoded; of the cookies a
+//                  glob matches the last wins, an empty one giving way to the
+//                  last recaptcha-cf-e / recaptcha-cf-t
 //   actions        allow; block (403, empty body, the origin is not asked);
 //                  setHeader (appended to the request); substitute (path);
 //                  injectjs (enterprise.js appended to <head> by HTMLRewriter,
@@ -27,7 +35,8 @@
 //
 // Not imitated: the redirect action (Google's challenge page; throws here),
 // Cloudflare's cache for the policy list (kept in memory for its 600 s
-// instead), the password-check path, debug output.
+// instead), the password-check path, a multipart body's token (none found
+// here), debug output.
 
 const DEFAULT_ENDPOINT = 'https://recaptchaenterprise.googleapis.com';
 const RECAPTCHA_JS = 'https://www.google.com/recaptcha/enterprise.js';
@@ -52,20 +61,46 @@ const pathOf = (request) => new URL(request.url).pathname;
 // Google's worker puts the key into the URL as it is: a real key needs no escaping.
 const apiUrl = (env, rest) => `${endpoint(env)}/v1/projects/${env.PROJECT_NUMBER}/${rest}key=${env.API_KEY}`;
 
+/** A POST body's g-recaptcha-response, read from a copy, or null. */
+async function tokenFromBody(request) {
+  const type = request.headers.get('content-type');
+  try {
+    if (type?.includes('application/json')) return (await request.clone().json())['g-recaptcha-response'] || null;
+    if (type?.includes('application/x-www-form-urlencoded')) {
+      return new URLSearchParams(await request.clone().text()).get('g-recaptcha-response');
+    }
+  } catch {
+    // Google logs "Error parsing data".
+  }
+  return null;
+}
+
 /** The token and site key the assessment is for, in Google's precedence. */
-function siteInfo(request, env) {
+async function siteInfo(request, env) {
   const actionToken = request.headers.get('X-Recaptcha-Token');
   if (env.ACTION_SITE_KEY && actionToken) {
     return { token: actionToken, siteKey: env.ACTION_SITE_KEY, wafTokenAssessment: true };
   }
+  const byName = new Map();
   let challenge;
   let session;
   for (const cookie of request.headers.get('cookie')?.split(';') ?? []) {
-    // As Google's parser: the value ends at its next '=' (a raw `:U=` cuts
-    // the token there), and a cookie without '=' throws.
-    const [name, value] = cookie.split('=');
-    if (SESSION_COOKIE.test(name.trim())) session = value.trim();
-    else if (CHALLENGE_COOKIE.test(name.trim())) challenge = value.trim();
+    // As Google's parser: the pair split at its first '=' (none: an empty
+    // name), the rest kept whole, nothing decoded; the last match wins.
+    const delim = cookie.indexOf('=');
+    const name = cookie.substring(0, delim).trim();
+    const value = cookie.substring(delim + 1).trim();
+    byName.set(name, value);
+    if (SESSION_COOKIE.test(name)) session = value;
+    else if (CHALLENGE_COOKIE.test(name)) challenge = value;
+  }
+  if (!challenge) challenge = byName.get('recaptcha-cf-e');
+  if (!session) session = byName.get('recaptcha-cf-t');
+  if (env.ENTERPRISE_SITE_KEY && request.method === 'POST') {
+    const token = await tokenFromBody(request);
+    // Without one Google logs "g-recaptcha-response not found" and goes on
+    // with neither token nor site key.
+    return token ? { token, siteKey: env.ENTERPRISE_SITE_KEY, wafTokenAssessment: false } : {};
   }
   if (env.CHALLENGE_PAGE_SITE_KEY && challenge) {
     return { token: challenge, siteKey: env.CHALLENGE_PAGE_SITE_KEY, wafTokenAssessment: true };
@@ -78,12 +113,12 @@ function siteInfo(request, env) {
 }
 
 /** The createAssessment body: the token, then what the request shows. */
-function assessmentRequest(request, env) {
+async function assessmentRequest(request, env) {
   const headers = [];
   request.headers.forEach((value, name) => headers.push(`${name}:${value}`));
   return {
     event: {
-      ...siteInfo(request, env),
+      ...(await siteInfo(request, env)),
       userIpAddress: request.headers.get('CF-Connecting-IP') ?? undefined,
       headers,
       ja3: request.cf?.bot_management?.ja3_hash ?? undefined,
@@ -133,7 +168,7 @@ async function localActions(request, env) {
 async function assessedActions(request, env) {
   const response = await fetch(apiUrl(env, 'assessments?'), {
     method: 'POST',
-    body: JSON.stringify(assessmentRequest(request, env)),
+    body: JSON.stringify(await assessmentRequest(request, env)),
     headers: { 'content-type': 'application/json;charset=UTF-8' },
   });
   const assessment = await apiJson(response);

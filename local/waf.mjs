@@ -17,20 +17,26 @@ export const SITE_KEYS = {
   SESSION_SITE_KEY: 'session-site-key',
   CHALLENGE_PAGE_SITE_KEY: 'challenge-site-key',
 };
+/** Every site-key variable Google's worker reads: this worker is told the same ones. */
+const SITE_KEY_VARS = ['ACTION_SITE_KEY', 'ENTERPRISE_SITE_KEY', 'CHALLENGE_PAGE_SITE_KEY', 'SESSION_SITE_KEY', 'EXPRESS_SITE_KEY'];
 
 /**
  * wrangler config for the chain ({ config, extraWorkers } for startWorker):
- * the binding on this worker, and the WAF worker pointed at the stand-in.
+ * the binding on this worker, and the WAF worker pointed at the stand-in;
+ * workerVars: the WAF worker's site keys, which this worker must be given
+ * too (it picks the token the WAF assessed by them).
  * vars: more (or other) variables for the WAF worker.
  */
 export function wafChain({ project, key, apiUrl, vars = {} }) {
+  const wafVars = { PROJECT_NUMBER: project, API_KEY: key, RECAPTCHA_ENDPOINT: apiUrl, ...SITE_KEYS, ...vars };
   return {
     config: { services: [{ binding: 'UPSTREAM', service: WAF_SERVICE }] },
     extraWorkers: [{
       name: WAF_SERVICE,
       main: WAF_MAIN,
       compatibility_flags: ['nodejs_compat'], // Google's worker needs it; the double does not mind
-      vars: { PROJECT_NUMBER: project, API_KEY: key, RECAPTCHA_ENDPOINT: apiUrl, ...SITE_KEYS, ...vars },
+      vars: wafVars,
     }],
+    workerVars: Object.fromEntries(SITE_KEY_VARS.filter((v) => wafVars[v] !== undefined).map((v) => [v, wafVars[v]])),
   };
 }

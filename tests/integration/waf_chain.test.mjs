@@ -32,15 +32,29 @@ after(async () => {
 });
 
 const actionToken = (id) => ({ 'x-recaptcha-token': `03AFcWeA-chain:U=${id}` });
+const sessionToken = (id) => ({ cookie: `recaptcha-cf-t=03AFcWeA-session:U=${id}` });
 /** The assessments the WAF created for this ID. */
-const assessed = (id) => s.api.assessments.filter((a) => a.id === id);
+const assessed = (id, stack = s) => stack.api.assessments.filter((a) => a.id === id);
 
 /** One more annotated request, waited for: what the worker had started before it has ended. */
-async function settled(stack = s) {
+async function settled(stack = s, token = actionToken) {
   const id = newId();
   const m = stack.mark();
-  await stack.fetch(respondWith('LEGITIMATE'), { headers: actionToken(id) });
+  await stack.fetch(respondWith('LEGITIMATE'), { headers: token(id) });
   await m.waitFor('annotation', (e) => e.assessment === id);
+}
+
+/** The victim's own visit: the WAF assesses their session token, so Google knows the ID. */
+async function victimVisits(stack) {
+  const victim = newId();
+  await stack.fetch('/echo', { headers: sessionToken(victim) });
+  assert.equal(assessed(victim, stack).length, 1);
+  return victim;
+}
+
+/** The assessment-ID header the origin got for a request with these headers. */
+async function idSeenByOrigin(stack, headers, init = {}) {
+  return JSON.parse((await stack.fetch('/echo', { headers, ...init })).body).headers['x-recaptcha-assessment-id'];
 }
 
 /** A WebSocket upgrade for the origin's /ws as a client sends it. */
@@ -121,16 +135,105 @@ test('a response without an outcome comes back untouched: status, headers and a 
   assert.deepEqual(s.api.callsFor(id), []);
 });
 
-test('a session cookie with a raw `:U=` is cut there by the WAF, as by Google\'s parser: its annotation names no assessment and gets 404', async () => {
+test('a session cookie is read whole, as by Google\'s parser: a raw `:U=` and a later `=` stay in the token the WAF assesses and the worker annotates', async () => {
   const id = newId();
+  const token = `03AFcWeA=raw=${id}:U=${id}`;
   const m = s.mark();
-  await s.fetch(respondWith('LEGITIMATE'), { headers: { cookie: `recaptcha-cf-t=03AFcWeA-raw${id}:U=${id}` } });
+  await s.fetch(respondWith('LEGITIMATE'), { headers: { cookie: `recaptcha-cf-t=${token}` } });
   const event = await m.waitFor('annotation', (e) => e.assessment === id);
-  assert.deepEqual([event.result, event.status, event.attempts, event.error?.status], ['rejected', 404, 1, 'NOT_FOUND']);
-  assert.deepEqual(assessed(id), []);
-  const cut = s.api.assessments.filter((a) => a.event.token === `03AFcWeA-raw${id}:U`);
-  assert.equal(cut.length, 1, 'the WAF assessed the token as it cut it');
-  assert.notEqual(cut[0].id, id);
+  assert.deepEqual([event.result, event.status], ['delivered', 200]);
+  assert.deepEqual(assessed(id).map((a) => [a.event.token, a.siteKey]), [[token, 'session-site-key']]);
+});
+
+describe('a client cannot steer the annotation to an assessment the WAF did not make for its request', () => {
+  test('two session cookies, a forged one naming a victim first: the WAF assesses the last, and the worker annotates that one', async () => {
+    const [victim, attacker] = [await victimVisits(s), newId()];
+    const real = `03AFcWeA-attacker:U=${attacker}`;
+    const cookie = `recaptcha-cf-t=forged%3AU%3D${victim}; recaptcha-cf-t=${real}`;
+    const m = s.mark();
+    const res = await s.fetch(respondWith('FRAUDULENT; reasons=INCORRECT_PASSWORD'), { headers: { cookie } });
+    assert.equal(res.status, 200);
+    assert.deepEqual(assessed(attacker).map((a) => a.event.token), [real], 'the WAF assessed the last cookie');
+    const event = await m.waitFor('annotation', (e) => e.assessment === attacker);
+    assert.equal(event.result, 'delivered');
+    assert.equal(await idSeenByOrigin(s, { cookie }), attacker);
+    await settled();
+    assert.deepEqual(s.api.callsFor(victim), []);
+  });
+
+  describe('a WAF with session and enterprise site keys only, and the worker told the same', () => {
+    let w;
+    before(async () => {
+      w = await startChain({ waf: { vars: { ACTION_SITE_KEY: '', CHALLENGE_PAGE_SITE_KEY: '', ENTERPRISE_SITE_KEY: 'enterprise-site-key' } } });
+    });
+    after(async () => {
+      try {
+        for (const r of w.responses) assert.equal(r.headers.get(OUTCOME), null, 'an outcome header reached the client');
+      } finally {
+        await w?.stop();
+      }
+    });
+
+    test('a forged challenge cookie beside a real session cookie: the WAF has no challenge key and assesses the session token; so does the worker', async () => {
+      const [victim, attacker] = [await victimVisits(w), newId()];
+      const cookie = `recaptcha-cf-e=forged:U=${victim}; recaptcha-cf-t=03AFcWeA-attacker:U=${attacker}`;
+      const m = w.mark();
+      await w.fetch(respondWith('FRAUDULENT; reasons=INCORRECT_PASSWORD'), { headers: { cookie } });
+      assert.deepEqual(assessed(attacker, w).map((a) => a.siteKey), ['session-site-key']);
+      assert.equal((await m.waitFor('annotation', (e) => e.assessment === attacker)).result, 'delivered');
+      assert.equal(await idSeenByOrigin(w, { cookie }), attacker);
+      await settled(w, sessionToken);
+      assert.deepEqual(w.api.callsFor(victim), []);
+    });
+
+    test('a forged action-token header beside a real session cookie: the WAF has no action key and ignores the header; so does the worker', async () => {
+      const [victim, attacker] = [await victimVisits(w), newId()];
+      const headers = { 'x-recaptcha-token': `x:U=${victim}`, ...sessionToken(attacker) };
+      const m = w.mark();
+      await w.fetch(respondWith('FRAUDULENT; reasons=INCORRECT_PASSWORD'), { headers });
+      assert.equal((await m.waitFor('annotation', (e) => e.assessment === attacker)).result, 'delivered');
+      assert.equal(await idSeenByOrigin(w, headers), attacker);
+      await settled(w, sessionToken);
+      assert.deepEqual(w.api.callsFor(victim), []);
+    });
+
+    test('a forged action-token header alone: the WAF assesses nothing, the worker annotates nothing and logs why', async () => {
+      const victim = await victimVisits(w);
+      const headers = { 'x-recaptcha-token': `x:U=${victim}` };
+      const assessments = w.api.assessments.length;
+      const m = w.mark();
+      await w.fetch(respondWith('FRAUDULENT; reasons=INCORRECT_PASSWORD'), { headers });
+      const dropped = await m.waitFor('outcome_dropped');
+      assert.match(dropped.reason, /^no assessment ID: the request has no token the WAF reads/);
+      assert.deepEqual(dropped.tokens_rejected, [{ source: { kind: 'header', name: 'X-Recaptcha-Token' }, problem: 'no_site_key' }]);
+      assert.equal(w.api.assessments.length, assessments, 'the WAF assessed something');
+      assert.equal(await idSeenByOrigin(w, headers), undefined);
+      await settled(w, sessionToken);
+      assert.deepEqual(w.api.callsFor(victim), []);
+      assert.ok(!w.worker.logs.some((line) => line.includes(`x:U=${victim}`)), 'a token was logged');
+    });
+
+    test('a POST with ENTERPRISE_SITE_KEY: the WAF assesses the body\'s g-recaptcha-response, which the worker does not read: nothing annotated, the log says why', async () => {
+      const [fromCookie, fromBody] = [newId(), newId()];
+      const init = {
+        method: 'POST',
+        headers: { ...sessionToken(fromCookie), 'content-type': 'application/x-www-form-urlencoded' },
+        body: `user=a&g-recaptcha-response=${encodeURIComponent(`03AFcWeA-form:U=${fromBody}`)}`,
+      };
+      const m = w.mark();
+      const res = await w.fetch(respondWith('LEGITIMATE; reasons=CORRECT_PASSWORD'), init);
+      assert.equal(res.status, 200);
+      assert.deepEqual(assessed(fromBody, w).map((a) => [a.siteKey, a.event.wafTokenAssessment]), [['enterprise-site-key', false]]);
+      assert.deepEqual(assessed(fromCookie, w), []);
+      const dropped = await m.waitFor('outcome_dropped');
+      assert.match(dropped.reason, /ENTERPRISE_SITE_KEY/);
+      assert.equal(await idSeenByOrigin(w, init.headers, { method: 'POST', body: init.body }), undefined);
+      // A GET is assessed by its session cookie again.
+      assert.equal(await idSeenByOrigin(w, init.headers), fromCookie);
+      await settled(w, sessionToken);
+      assert.deepEqual([w.api.callsFor(fromCookie), w.api.callsFor(fromBody)], [[], []]);
+    });
+  });
 });
 
 // Under wrangler dev, the dev middleware around the WAF worker turns its
