@@ -12,6 +12,7 @@ pub mod annotation;
 pub mod assessment_id;
 pub mod auth;
 pub mod batch;
+pub mod cache;
 pub mod config;
 pub mod cookies;
 pub mod dedup;

@@ -214,6 +214,15 @@ pub enum Event {
         #[serde(skip_serializing_if = "Vec::is_empty")]
         config_errors: Vec<String>,
     },
+    /// An outcome on a response served from a cache (`CF-Cache-Status`,
+    /// `Age`): the origin wrote it for another request, so it is removed
+    /// and not annotated.
+    OutcomeFromCache {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_status: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        age: Option<String>,
+    },
     /// Which credential annotate calls carry, once per isolate, whatever
     /// `LOG_LEVEL` (never the key itself).
     CredentialInUse {
@@ -313,7 +322,8 @@ impl Event {
             Event::Annotation { .. }
             | Event::OutcomeRejected { .. }
             | Event::RuleNotApplied { .. }
-            | Event::OutcomeDropped { .. } => Level::Warn,
+            | Event::OutcomeDropped { .. }
+            | Event::OutcomeFromCache { .. } => Level::Warn,
             Event::EnqueueFailed { .. }
             | Event::AuthFailed { .. }
             | Event::MetricsFailed { .. } => Level::Warn,

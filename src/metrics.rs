@@ -171,6 +171,7 @@ pub fn data_point(event: &Event, ctx: &Context) -> Option<DataPoint> {
             Some(not_sent("rule_fired", reason, rule))
         }
         Event::RuleNotApplied { rule, kind, .. } => Some(not_sent("rule_not_applied", kind, rule)),
+        Event::OutcomeFromCache { .. } => Some(not_sent("outcome_dropped", "from_cache", "")),
         _ => None,
     }
 }
@@ -395,6 +396,18 @@ mod tests {
         assert_eq!(
             (point.blob("rule"), point.blob("reason")),
             ("api-password-right", "from_cache")
+        );
+    }
+
+    #[test]
+    fn an_outcome_from_a_cache_is_a_dropped_point_naming_the_cache() {
+        let event = crate::cache::served_from_cache(Some("HIT"), None)
+            .unwrap()
+            .event();
+        let point = Point::of(&event, &context()).unwrap();
+        assert_eq!(
+            (point.index(), point.blob("reason")),
+            ("outcome_dropped", "from_cache")
         );
     }
 

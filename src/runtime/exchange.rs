@@ -17,6 +17,7 @@ use super::responses::{plain_text, without_header};
 use super::rules::{self, RuleRequest};
 use super::{direct, logger, queue, recent};
 use crate::assessment_id::AssessmentId;
+use crate::cache;
 use crate::config::{Config, Origin, Upstream, UPSTREAM};
 use crate::dedup::AnnotationKey;
 use crate::delivery::Delivery;
@@ -242,21 +243,28 @@ impl Exchange {
     /// Response phase: an origin response without an outcome header goes
     /// out as it came; one with it goes out without it, and the annotation
     /// phase begins first, so that nothing in rebuilding the response can
-    /// lose the outcome.
+    /// lose the outcome; an outcome on a response served from a cache is
+    /// only logged.
     pub fn respond(&self, from_origin: web_sys::Response) -> Result<web_sys::Response> {
         let status = from_origin.status();
         if !is_relayable_status(status) {
             logger::emit(&Event::OriginInvalidStatus { status });
             return plain_text(502, "Bad gateway: invalid response from origin\n");
         }
-        let Some(value) = header_get(&from_origin.headers(), &self.names.outcome)? else {
+        let headers = from_origin.headers();
+        let Some(value) = header_get(&headers, &self.names.outcome)? else {
             // No outcome header: the rules may say what the response means.
             if let Some(request) = &self.rules {
                 rules::respond(self, request, &from_origin);
             }
             return Ok(from_origin);
         };
-        self.annotate(&value);
+        let cache_status = header_get(&headers, &"cf-cache-status".into())?;
+        let age = header_get(&headers, &"age".into())?;
+        match cache::served_from_cache(cache_status.as_deref(), age.as_deref()) {
+            Some(from_cache) => logger::emit(&from_cache.event()),
+            None => self.annotate(&value),
+        }
         without_header(&from_origin, &self.names.outcome)
     }
 

@@ -10,11 +10,11 @@ use worker::{js_sys, web_sys};
 
 use super::exchange::Exchange;
 use super::logger;
+use crate::cache::is_from_cache;
 use crate::config::Config;
 use crate::log::Event;
 use crate::outcome::rules::{
-    served_from_cache, AccountFrom, Candidates, Decision, Missing, ResponseFacts, Rule, RuleSet,
-    BODY_PREFIX_MAX,
+    AccountFrom, Candidates, Decision, Missing, ResponseFacts, Rule, RuleSet, BODY_PREFIX_MAX,
 };
 use crate::url::request_path;
 
@@ -121,7 +121,7 @@ pub fn respond(exchange: &Exchange, request: &RuleRequest, response: &web_sys::R
     let rules: &'static RuleSet = &exchange.config().outcome_rules;
     let headers = response.headers();
     let header = |name: &str| headers.get(name).ok().flatten();
-    let from_cache = served_from_cache(
+    let from_cache = is_from_cache(
         header("cf-cache-status").as_deref(),
         header("age").as_deref(),
     );

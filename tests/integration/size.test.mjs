@@ -11,7 +11,7 @@ import zlib from 'node:zlib';
 import { ROOT } from '../../local/worker.mjs';
 
 const BUDGET = {
-  'build/index_bg.wasm': { raw: 434_000, gzip: 184_000 },
+  'build/index_bg.wasm': { raw: 442_000, gzip: 189_500 },
   'build/index.js': { raw: 28_300, gzip: 7_500 },
 };
 

@@ -237,20 +237,5 @@ impl Rule {
     }
 }
 
-/// Whether a response was served from a cache: `CF-Cache-Status` other
-/// than absent or a value Cloudflare gives a response it fetched
-/// (`MISS`, `EXPIRED`, `DYNAMIC`, `BYPASS`, `NONE`, `UNKNOWN`), or an `Age`
-/// other than zero (RFC 9111: a cache served it).
-pub fn served_from_cache(cache_status: Option<&str>, age: Option<&str>) -> bool {
-    const FRESH: &[&str] = &["MISS", "EXPIRED", "DYNAMIC", "BYPASS", "NONE", "UNKNOWN"];
-    let status = cache_status
-        .map(str::trim)
-        .is_some_and(|s| !s.is_empty() && !FRESH.iter().any(|f| s.eq_ignore_ascii_case(f)));
-    let age = age
-        .map(str::trim)
-        .is_some_and(|a| a.is_empty() || a.bytes().any(|b| b != b'0'));
-    status || age
-}
-
 #[cfg(test)]
 mod tests;
