@@ -1,35 +1,25 @@
 //! reCAPTCHA Enterprise annotations from the edge.
 //!
-//! The pure core (everything but [`runtime`]) knows nothing of Workers: it
-//! parses configuration, finds assessment IDs in tokens, parses outcome
-//! headers, builds annotate calls, schedules retries and shapes log lines.
-//! The `runtime` module is the thin shell that moves bytes between the
-//! Workers runtime and that core.
+//! The pure core (everything but `runtime`) knows nothing of Workers; its
+//! folders follow a request and its annotation, as the README tells them:
+//! [`request`] (the token, the assessment ID, routing, header hygiene),
+//! [`outcome`] (the origin's outcome header and rules), [`delivery`] (the
+//! annotation on its way: plans, retries, the queue message, duplicates),
+//! [`google`] (the annotate call and its credentials), [`batch`] (late
+//! annotations), [`operate`] (status check, metrics), with [`config`] and
+//! [`log`] beside them. The `runtime` module is the thin shell that
+//! performs what the core decides; its folders mirror these names.
 
-pub mod admin;
-pub mod annotate_call;
-pub mod annotation;
-pub mod assessment_id;
-pub mod auth;
 pub mod batch;
-pub mod cache;
 pub mod config;
-pub mod cookies;
-pub mod dedup;
 pub mod delivery;
-pub mod envelope;
 pub mod error;
+pub mod google;
 pub mod json_text;
 pub mod log;
-pub mod loop_guard;
-pub mod metrics;
+pub mod operate;
 pub mod outcome;
-pub mod relay;
-pub mod retry;
-pub mod route;
-pub mod service_account;
-pub mod status;
-pub mod token_sources;
+pub mod request;
 pub mod url;
 
 #[cfg(feature = "runtime")]

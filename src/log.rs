@@ -4,12 +4,12 @@
 
 use serde::Serialize;
 
-use crate::annotate_call::{ApiTarget, GoogleError};
-use crate::annotation::{Label, Reason};
-use crate::assessment_id::AssessmentId;
 use crate::error::{ConfigError, OutcomeError};
+use crate::google::annotate_call::{ApiTarget, GoogleError};
+use crate::outcome::annotation::{Label, Reason};
 use crate::outcome::rules::AccountKind;
-use crate::token_sources::{Missing, RejectedToken};
+use crate::request::assessment_id::AssessmentId;
+use crate::request::token_sources::{Missing, RejectedToken};
 
 /// Severity, least to most: `LOG_LEVEL` drops the events below it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -183,7 +183,7 @@ pub enum Event {
     /// invalid), so the whole batch goes back to the platform's retries.
     QueueBatchRetried { config_errors: Vec<String> },
     /// A final failure not dead-lettered again: the message has been sent
-    /// there [`crate::envelope::MAX_DEAD_LETTERS`] times already.
+    /// there [`crate::delivery::envelope::MAX_DEAD_LETTERS`] times already.
     DeadLetterLimit {
         assessment: AssessmentId,
         dead_letters: u32,

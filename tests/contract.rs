@@ -47,13 +47,13 @@ fn no_input_panics_the_core() {
     ];
     for s in nasty {
         let _ = recaptcha_annotate_edge::outcome::parse_header(s);
-        let _ = recaptcha_annotate_edge::assessment_id::AssessmentId::from_token(s);
+        let _ = recaptcha_annotate_edge::request::assessment_id::AssessmentId::from_token(s);
         let cfg = recaptcha_annotate_edge::config::Config::parse(|_| Some(s.to_owned()));
-        let request = recaptcha_annotate_edge::token_sources::TokenRequest {
+        let request = recaptcha_annotate_edge::request::token_sources::TokenRequest {
             method: s,
             header: Some(s),
             cookie: Some(s),
         };
-        let _ = recaptcha_annotate_edge::token_sources::select(&cfg.token_rules, &request);
+        let _ = recaptcha_annotate_edge::request::token_sources::select(&cfg.token_rules, &request);
     }
 }

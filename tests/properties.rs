@@ -5,11 +5,11 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use proptest::prelude::*;
-use recaptcha_annotate_edge::annotation::{Amount, Label, Reason};
-use recaptcha_annotate_edge::assessment_id::AssessmentId;
 use recaptcha_annotate_edge::batch::{self, Format};
 use recaptcha_annotate_edge::config::Config;
 use recaptcha_annotate_edge::outcome;
+use recaptcha_annotate_edge::outcome::annotation::{Amount, Label, Reason};
+use recaptcha_annotate_edge::request::assessment_id::AssessmentId;
 use serde_json::{json, Value};
 
 fn id_strategy() -> impl Strategy<Value = String> {
@@ -257,7 +257,7 @@ proptest! {
     ) {
         prop_assume!(label.is_some() || !reasons.is_empty() || account.is_some());
         let contradicts = |(a, b): &(Reason, Reason)| reasons.contains(a) && reasons.contains(b);
-        prop_assume!(!recaptcha_annotate_edge::annotation::CONTRADICTIONS.iter().any(contradicts));
+        prop_assume!(!recaptcha_annotate_edge::outcome::annotation::CONTRADICTIONS.iter().any(contradicts));
         let mut parts = Vec::new();
         if let Some(l) = label { parts.push(scramble_case(l.as_str(), seed)); }
         if !reasons.is_empty() {

@@ -13,9 +13,9 @@ use std::collections::HashMap;
 
 use percent_encoding::percent_decode_str;
 use proptest::prelude::*;
-use recaptcha_annotate_edge::assessment_id::AssessmentId;
 use recaptcha_annotate_edge::config::Config;
-use recaptcha_annotate_edge::token_sources::{select, Missing, TokenRequest};
+use recaptcha_annotate_edge::request::assessment_id::AssessmentId;
+use recaptcha_annotate_edge::request::token_sources::{select, Missing, TokenRequest};
 
 const KEY_VARS: [&str; 5] = [
     "ACTION_SITE_KEY",

@@ -97,7 +97,7 @@ fuzz_target!(|data: &[u8]| {
                 assert!(
                     o.assessment.is_some() == token.is_some()
                         || token.is_some_and(|t| {
-                            recaptcha_annotate_edge::assessment_id::AssessmentId::from_token(&t)
+                            recaptcha_annotate_edge::request::assessment_id::AssessmentId::from_token(&t)
                                 .is_none()
                         }),
                     "line {} rejected: {}",

@@ -12,7 +12,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use recaptcha_annotate_edge::cookies::{js_trim, pairs, CookiePattern, WafCookie};
+use recaptcha_annotate_edge::request::cookies::{js_trim, pairs, CookiePattern, WafCookie};
 use recaptcha_annotate_edge_fuzz::text;
 
 fuzz_target!(|data: &[u8]| {

@@ -19,10 +19,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use percent_encoding::percent_decode_str;
-use recaptcha_annotate_edge::assessment_id::AssessmentId;
+use recaptcha_annotate_edge::request::assessment_id::AssessmentId;
 use recaptcha_annotate_edge::config::Config;
-use recaptcha_annotate_edge::cookies::{self, WafCookie};
-use recaptcha_annotate_edge::token_sources::{
+use recaptcha_annotate_edge::request::cookies::{self, WafCookie};
+use recaptcha_annotate_edge::request::token_sources::{
     select, Extraction, SiteKeys, Source, TokenRequest, WafRules,
 };
 use recaptcha_annotate_edge_fuzz::{check_id, text};

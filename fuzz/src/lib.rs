@@ -1,8 +1,8 @@
 //! Invariants shared by the fuzz targets. Each one is something the crate
 //! promises (see the module docs it cites), so a failed assert is a bug.
 
-use recaptcha_annotate_edge::annotation::{is_e164, is_rfc3339, Annotation};
-use recaptcha_annotate_edge::assessment_id::AssessmentId;
+use recaptcha_annotate_edge::outcome::annotation::{is_e164, is_rfc3339, Annotation};
+use recaptcha_annotate_edge::request::assessment_id::AssessmentId;
 use recaptcha_annotate_edge::outcome::{self, Outcome};
 
 /// Top-level fields of Google's `AnnotateAssessmentRequest` that we send.

@@ -1,9 +1,9 @@
 //! The annotate API's settings: base URL, project and credential.
 
 use super::*;
-use crate::annotate_call::Credential;
-use crate::auth::{AuthMode, ServiceAccountAuth};
-use crate::service_account::{checked_token_uri, ServiceAccount};
+use crate::google::annotate_call::Credential;
+use crate::google::auth::{AuthMode, ServiceAccountAuth};
+use crate::google::service_account::{checked_token_uri, ServiceAccount};
 
 pub(super) fn api_target(
     get: &impl Fn(&str) -> Option<String>,

@@ -5,13 +5,13 @@
 //! keeps applying; the API target is a `Result`, and only a valid one enables
 //! annotate calls. Every problem is kept for the log, naming the variable.
 
-use crate::admin::Admin;
-use crate::annotate_call::ApiTarget;
+use crate::delivery::retry::{QueuePolicy, RetryPolicy, QUEUE_MAX_DELAY_SECONDS};
 use crate::error::ConfigError;
+use crate::google::annotate_call::ApiTarget;
 use crate::log::Level;
 use crate::outcome::rules::RuleSet;
-use crate::retry::{QueuePolicy, RetryPolicy, QUEUE_MAX_DELAY_SECONDS};
-use crate::token_sources::WafRules;
+use crate::request::admin::Admin;
+use crate::request::token_sources::WafRules;
 use crate::url::{base_url, https_unless_loopback};
 
 mod api;
@@ -100,7 +100,7 @@ pub struct Config {
 impl Config {
     /// Request headers only the origin (the outcome) or the worker (the
     /// assessment ID) may send to the origin: a client's are removed in
-    /// every spelling that folds to them ([`crate::relay::fold_header_name`]).
+    /// every spelling that folds to them ([`crate::request::relay::fold_header_name`]).
     pub fn protected_request_headers(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.outcome_header.as_str()).chain(self.assessment_id_header.as_deref())
     }
@@ -284,7 +284,7 @@ fn admin(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Admin>, ConfigE
 /// what [`Admin::carried_by`] finds whatever the header around it.
 fn admin_token_ok(token: &str) -> bool {
     let body = token.trim_end_matches('=');
-    body.len() >= MIN_ADMIN_TOKEN_LEN && body.bytes().all(crate::admin::is_token_char)
+    body.len() >= MIN_ADMIN_TOKEN_LEN && body.bytes().all(crate::request::admin::is_token_char)
 }
 
 /// A path the endpoint can own without shadowing the site: every path starts
@@ -350,8 +350,8 @@ pub fn is_header_name(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assessment_id::AssessmentId;
-    use crate::auth::AuthMode;
+    use crate::google::auth::AuthMode;
+    use crate::request::assessment_id::AssessmentId;
     use crate::testing::test;
     use std::collections::HashMap;
 

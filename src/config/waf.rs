@@ -4,9 +4,11 @@
 //! `TOKEN_COOKIES`).
 
 use super::vars::*;
-use crate::cookies::CookiePattern;
 use crate::error::ConfigError;
-use crate::token_sources::{Listed, SiteKeys, TokenSources, WafRules, GOOGLE_TOKEN_HEADER};
+use crate::request::cookies::CookiePattern;
+use crate::request::token_sources::{
+    Listed, SiteKeys, TokenSources, WafRules, GOOGLE_TOKEN_HEADER,
+};
 
 /// The rules, and the name of the token header they read.
 pub(super) fn waf_rules(

@@ -4,13 +4,17 @@
 //! The runtime shell performs the attempts, waits and queue sends; every
 //! decision about them is made here.
 
-use crate::annotate_call::{parse_google_error, AnnotateRequest, ApiTarget, GoogleError};
-use crate::annotation::Annotation;
-use crate::assessment_id::AssessmentId;
-use crate::auth::AuthFailure;
+pub mod dedup;
+pub mod envelope;
+pub mod retry;
+
+use crate::delivery::retry::{disposition, Disposition, QueueAction, QueuePolicy, RetryPolicy};
 use crate::error::snippet_n;
+use crate::google::annotate_call::{parse_google_error, AnnotateRequest, ApiTarget, GoogleError};
+use crate::google::auth::AuthFailure;
 use crate::log::{DeliveryResult, Event, Mode};
-use crate::retry::{disposition, Disposition, QueueAction, QueuePolicy, RetryPolicy};
+use crate::outcome::annotation::Annotation;
+use crate::request::assessment_id::AssessmentId;
 
 pub mod queue;
 
@@ -220,7 +224,7 @@ impl Delivery<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::annotate_call::Credential;
+    use crate::google::annotate_call::Credential;
     use crate::outcome;
     use crate::testing::test;
 

@@ -4,10 +4,10 @@
 //! The consumer in the shell performs the plan; every branch is here.
 
 use super::{Attempt, Delivery, End};
-use crate::annotate_call::ApiTarget;
-use crate::envelope::Envelope;
+use crate::delivery::envelope::Envelope;
+use crate::delivery::retry::{QueueAction, QueuePolicy};
+use crate::google::annotate_call::ApiTarget;
 use crate::log::{DeliveryResult, Event, Mode};
-use crate::retry::{QueueAction, QueuePolicy};
 
 /// The consumer's situation besides the message and its attempt.
 #[derive(Clone, Copy, Debug)]
@@ -188,9 +188,9 @@ impl QueuePlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::annotate_call::Credential;
-    use crate::assessment_id::AssessmentId;
+    use crate::google::annotate_call::Credential;
     use crate::outcome;
+    use crate::request::assessment_id::AssessmentId;
     use crate::testing::test;
 
     fn api() -> ApiTarget {
@@ -305,7 +305,7 @@ mod tests {
     #[test]
     fn a_message_at_the_dead_letter_limit_is_dropped_with_its_own_line() {
         let (api, policy) = (api(), QueuePolicy::default());
-        let e = envelope(0, crate::envelope::MAX_DEAD_LETTERS);
+        let e = envelope(0, crate::delivery::envelope::MAX_DEAD_LETTERS);
         let plan = consumer(&api, &policy, false).plan(&e, &REFUSED(), 0.0);
         assert!(plan.send.is_none());
         assert_eq!(plan.settle(false), Settle::Ack);

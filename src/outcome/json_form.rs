@@ -8,12 +8,12 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::Outcome;
-use crate::annotation::{
+use crate::error::{snippet, OutcomeError};
+use crate::outcome::annotation::{
     is_e164, is_rfc3339, Amount, Annotation, Label, PhoneAuthenticationEvent, Reason,
     TransactionEvent, TransactionEventType, DEPRECATED_LABELS,
 };
-use crate::assessment_id::AssessmentId;
-use crate::error::{snippet, OutcomeError};
+use crate::request::assessment_id::AssessmentId;
 use base64::Engine as _;
 
 #[derive(Deserialize)]

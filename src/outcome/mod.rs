@@ -3,13 +3,16 @@
 //! The first non-space character picks the form: `{` is the JSON form
 //! ([`json_form`]), anything else the short form ([`short_form`]).
 
+pub mod annotation;
+pub mod cache;
+
 mod json_form;
 pub mod rules;
 mod short_form;
 
-use crate::annotation::Annotation;
-use crate::assessment_id::AssessmentId;
 use crate::error::OutcomeError;
+use crate::outcome::annotation::Annotation;
+use crate::request::assessment_id::AssessmentId;
 
 /// Longest outcome accepted, applied both to the text as it arrives and to
 /// the annotate body made of it: the body is what a queue message stores and
@@ -117,7 +120,7 @@ mod tests {
 
     #[test]
     fn contradictory_reasons_are_refused_in_every_form() {
-        for (a, b) in crate::annotation::CONTRADICTIONS {
+        for (a, b) in crate::outcome::annotation::CONTRADICTIONS {
             let (a, b) = (a.as_str(), b.as_str());
             let want = Err(OutcomeError::Contradiction(a, b));
             // Two header lines as the runtime joins them.

@@ -10,8 +10,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::{js_sys, web_sys};
 
 use crate::config::Config;
-use crate::loop_guard::{LoopGuard, LOOP_HEADER};
-use crate::relay::{fold_header_name, relayable_status_text, READ_AS_HYPHEN};
+use crate::request::loop_guard::{LoopGuard, LOOP_HEADER};
+use crate::request::relay::{fold_header_name, relayable_status_text, READ_AS_HYPHEN};
 
 #[wasm_bindgen(inline_js = "
 export function headerAliases(headers, folded, every, readAsHyphen) {

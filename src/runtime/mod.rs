@@ -1,29 +1,24 @@
 //! The Workers runtime shell: moves bytes between workerd and the core.
 //!
-//! [`proxy::handle`] runs one request through the phases of an
-//! [`exchange::Exchange`]: read the request's tokens and forward it, filter
+//! [`request::proxy::handle`] runs one request through the phases of an
+//! [`request::exchange::Exchange`]: read the request's tokens and forward it, filter
 //! the origin's response, then annotate after the response: enqueue it
-//! ([`queue`]) or deliver it ([`direct`]) under `ctx.wait_until`.
-//! [`batch_endpoint`] takes late annotations in batches; [`queue::consume`]
+//! ([`delivery::queue`]) or deliver it ([`delivery::direct`]) under `ctx.wait_until`.
+//! [`batch`] takes late annotations in batches; [`delivery::queue::consume`]
 //! delivers queued ones.
 
-mod auth;
-mod batch_endpoint;
+mod batch;
 mod bindings;
 mod clock;
-mod direct;
-mod env_config;
-mod exchange;
-mod logger;
-mod metrics;
-mod proxy;
-mod queue;
-mod recent;
-mod responses;
-mod rules;
-mod subrequest;
+mod config;
+mod delivery;
+mod google;
+mod log;
+mod operate;
+mod outcome;
+mod request;
 
-use crate::route::{route, Route};
+use crate::request::route::{route, Route};
 use crate::url::request_path;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
@@ -40,7 +35,7 @@ fn start() {
 /// machinery (BENCHMARKS.md has what that saved).
 #[wasm_bindgen]
 pub fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> js_sys::Promise {
-    let config = env_config::get(&env);
+    let config = config::get(&env);
     let ctx = Context::new(ctx);
     // The URL and `Authorization` are copied into wasm only when the batch
     // endpoint's path and token are reserved at all.
@@ -52,23 +47,22 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> js_sy
         None => Route::Proxy,
     };
     match to {
-        Route::Proxy => proxy::handle(&req, config, env, ctx),
+        Route::Proxy => request::proxy::handle(&req, config, env, ctx),
         Route::Batch(admin) => worker::wasm_bindgen_futures::future_to_promise(async move {
-            let queue = queue::producer(&env);
-            let bindings = env_config::bindings(&env);
+            let queue = delivery::queue::producer(&env);
+            let bindings = config::bindings(&env);
             let resp =
-                batch_endpoint::handle(Request::from(req), admin, config, bindings, queue, &ctx)
-                    .await;
-            Ok(responses::or_internal_error(resp.map(Into::into))?.into())
+                batch::handle(Request::from(req), admin, config, bindings, queue, &ctx).await;
+            Ok(request::responses::or_internal_error(resp.map(Into::into))?.into())
         }),
-        Route::NotFound => responses::resolved(batch_endpoint::refusal(404)),
-        Route::Disabled => responses::resolved(batch_endpoint::refusal(503)),
+        Route::NotFound => request::responses::resolved(batch::refusal(404)),
+        Route::Disabled => request::responses::resolved(batch::refusal(503)),
     }
 }
 
 #[event(queue)]
 async fn consume(batch: MessageBatch<JsValue>, env: Env, _ctx: Context) -> Result<()> {
-    let config = env_config::get(&env);
-    queue::consume(batch, &env, config).await;
+    let config = config::get(&env);
+    delivery::queue::consume(batch, &env, config).await;
     Ok(())
 }

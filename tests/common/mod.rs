@@ -4,12 +4,12 @@
 
 #![allow(dead_code)]
 
-use recaptcha_annotate_edge::annotate_call::AnnotateRequest;
-use recaptcha_annotate_edge::assessment_id::AssessmentId;
 use recaptcha_annotate_edge::config::Config;
+use recaptcha_annotate_edge::delivery::retry::RetryPolicy;
+use recaptcha_annotate_edge::google::annotate_call::AnnotateRequest;
 use recaptcha_annotate_edge::outcome;
-use recaptcha_annotate_edge::retry::RetryPolicy;
-use recaptcha_annotate_edge::token_sources::{select, TokenRequest};
+use recaptcha_annotate_edge::request::assessment_id::AssessmentId;
+use recaptcha_annotate_edge::request::token_sources::{select, TokenRequest};
 
 /// Without site keys, the default `TOKEN_SOURCES`: (token header, cookie
 /// header, expected ID). Different tokens name no assessment.

@@ -16,8 +16,8 @@ use std::borrow::Cow;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 
-use crate::assessment_id::AssessmentId;
-use crate::cookies::CookiePattern;
+use crate::request::assessment_id::AssessmentId;
+use crate::request::cookies::CookiePattern;
 
 /// The request header Google's WAF worker reads action tokens from.
 pub const GOOGLE_TOKEN_HEADER: &str = "X-Recaptcha-Token";

@@ -7,8 +7,8 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::annotation::Annotation;
-use crate::assessment_id::AssessmentId;
+use crate::outcome::annotation::Annotation;
+use crate::request::assessment_id::AssessmentId;
 
 pub const WINDOW_MS: u64 = 10 * 60 * 1000;
 pub const CAPACITY: usize = 4096;

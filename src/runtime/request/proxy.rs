@@ -13,11 +13,13 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{js_sys, web_sys, Context, Env};
 
-use super::bindings::PendingResponse;
-use super::exchange::Exchange;
-use super::logger;
-use super::responses::{or_internal_error, origin_unreachable, plain_text, resolved};
 use crate::config::Config;
+use crate::runtime::bindings::PendingResponse;
+use crate::runtime::log;
+use crate::runtime::request::exchange::Exchange;
+use crate::runtime::request::responses::{
+    or_internal_error, origin_unreachable, plain_text, resolved,
+};
 
 pub fn handle(
     req: &web_sys::Request,
@@ -28,7 +30,7 @@ pub fn handle(
     let exchange = Exchange::begin(req, config, env, ctx);
     if let Some(refusal) = exchange.refuse_loop() {
         if let Some(event) = &refusal.log {
-            logger::emit(event);
+            log::emit(event);
         }
         return resolved(plain_text(refusal.status, refusal.body));
     }

@@ -6,8 +6,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{js_sys, web_sys};
 
-use super::bindings::{fetch_url, set_method, PendingResponse};
-use crate::retry::parse_retry_after;
+use crate::delivery::retry::parse_retry_after;
+use crate::runtime::bindings::{fetch_url, set_method, PendingResponse};
 
 /// Most of a response body read (Google's errors are a few hundred bytes,
 /// a token answer about 1 KB).

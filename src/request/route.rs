@@ -3,8 +3,8 @@
 
 use percent_encoding::percent_decode_str;
 
-use crate::admin::Admin;
 use crate::config::Config;
+use crate::request::admin::Admin;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Route<'a> {

@@ -14,16 +14,16 @@ use worker::{
     QueueRetryOptionsBuilder, RawMessage, RawMessageBuilder, SendMessage,
 };
 
-use super::auth;
-use super::clock::now_ms;
-use super::direct::{self, MAX_IN_FLIGHT};
-use super::logger;
-use crate::annotation::Annotation;
 use crate::config::Config;
+use crate::delivery::envelope::Envelope;
 use crate::delivery::queue::{QueueName, Send, Settle};
 use crate::delivery::{self, Delivery};
-use crate::envelope::Envelope;
 use crate::log::Event;
+use crate::outcome::annotation::Annotation;
+use crate::runtime::clock::now_ms;
+use crate::runtime::delivery::direct::{self, MAX_IN_FLIGHT};
+use crate::runtime::google::auth;
+use crate::runtime::log;
 
 /// Producer binding of the annotations queue; its presence turns queue mode on.
 pub const BINDING: &str = "ANNOTATIONS";
@@ -107,7 +107,7 @@ pub async fn consume(batch: MessageBatch<JsValue>, env: &Env, config: &Config) {
         Err(errors) => {
             // Nothing can be delivered without the API settings: keep the
             // messages (the platform's max_retries and DLQ still apply).
-            logger::emit(&Event::QueueBatchRetried {
+            log::emit(&Event::QueueBatchRetried {
                 config_errors: errors.iter().map(ToString::to_string).collect(),
             });
             batch.retry_all_with_options(&platform_retry(config.queue.base_seconds));
@@ -149,7 +149,7 @@ impl Consumer<'_> {
         let body = message.body();
         if js_sys::Reflect::has(&body, &SET_ASIDE.into()).unwrap_or(false) {
             // Set aside once already: whichever queue this is, not again.
-            logger::emit(&Event::QueueMessageInvalid {
+            log::emit(&Event::QueueMessageInvalid {
                 error: "a message set aside before, acknowledged: not sent to the dead-letter queue again".into(),
                 dead_lettered: false,
             });
@@ -184,7 +184,7 @@ impl Consumer<'_> {
             }
             None => false,
         };
-        logger::emit(&Event::QueueMessageInvalid {
+        log::emit(&Event::QueueMessageInvalid {
             error,
             dead_lettered,
         });
@@ -212,7 +212,7 @@ impl Consumer<'_> {
             None => false,
         };
         for event in plan.events(&delivery, &envelope, &attempt, sent, now_ms()) {
-            logger::emit(&event);
+            log::emit(&event);
         }
         match plan.settle(sent) {
             Settle::Ack => message.ack(),

@@ -8,14 +8,14 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{js_sys, web_sys};
 
-use super::exchange::Exchange;
-use super::logger;
-use crate::cache::is_from_cache;
 use crate::config::Config;
 use crate::log::Event;
+use crate::outcome::cache::is_from_cache;
 use crate::outcome::rules::{
     AccountFrom, Candidates, Decision, Missing, ResponseFacts, Rule, RuleSet, BODY_PREFIX_MAX,
 };
+use crate::runtime::log;
+use crate::runtime::request::exchange::Exchange;
 use crate::url::request_path;
 
 /// How long, from the request, the body's first bytes may take: a client
@@ -134,7 +134,7 @@ pub fn respond(exchange: &Exchange, request: &RuleRequest, response: &web_sys::R
     let rule = match rules.decide(request.candidates, &facts) {
         Decision::None => return,
         Decision::FromCache(rule) => {
-            return logger::emit(&Event::RuleNotApplied {
+            return log::emit(&Event::RuleNotApplied {
                 rule: rule.name.clone(),
                 kind: "from_cache",
                 reason: "the response was served from a cache".into(),
@@ -204,7 +204,7 @@ fn fire(
     let fired = rules.outcome(rule, account);
     match fired.outcome {
         Ok(outcome) => {
-            logger::emit(&Event::OutcomeFromRule {
+            log::emit(&Event::OutcomeFromRule {
                 rule: rule.name.clone(),
                 assessment: exchange.assessment_id(),
                 status,
@@ -213,7 +213,7 @@ fn fire(
             });
             exchange.send(outcome);
         }
-        Err(e) => logger::emit(&Event::RuleNotApplied {
+        Err(e) => log::emit(&Event::RuleNotApplied {
             rule: rule.name.clone(),
             kind: "outcome_refused",
             reason: e.to_string(),

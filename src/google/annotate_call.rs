@@ -3,9 +3,9 @@
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 
-use crate::annotation::Annotation;
-use crate::assessment_id::AssessmentId;
-use crate::auth::ServiceAccountAuth;
+use crate::google::auth::ServiceAccountAuth;
+use crate::outcome::annotation::Annotation;
+use crate::request::assessment_id::AssessmentId;
 
 pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 

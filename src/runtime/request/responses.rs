@@ -4,9 +4,9 @@
 use wasm_bindgen::JsValue;
 use worker::{js_sys, web_sys, Result};
 
-use super::bindings::{self, header_delete};
-use super::logger;
 use crate::log::{Event, Hop};
+use crate::runtime::bindings::{self, header_delete};
+use crate::runtime::log;
 
 /// A response the worker made itself, as the handler's promise. Should even
 /// that throw, the promise rejects and the runtime answers 500.
@@ -21,7 +21,7 @@ pub fn resolved(response: Result<web_sys::Response>) -> js_sys::Promise {
 /// a 500, and the reason in the log.
 pub fn or_internal_error(resp: Result<web_sys::Response>) -> Result<web_sys::Response> {
     resp.or_else(|e| {
-        logger::emit(&Event::WorkerError {
+        log::emit(&Event::WorkerError {
             error: e.to_string(),
         });
         plain_text(500, "Internal server error\n")
@@ -29,7 +29,7 @@ pub fn or_internal_error(resp: Result<web_sys::Response>) -> Result<web_sys::Res
 }
 
 pub fn origin_unreachable(via: Hop, error: JsValue) -> Result<web_sys::Response> {
-    logger::emit(&Event::OriginUnreachable {
+    log::emit(&Event::OriginUnreachable {
         via,
         error: worker::Error::from(error).to_string(),
     });

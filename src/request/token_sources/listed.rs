@@ -5,7 +5,7 @@
 //! read, that is the one. Different tokens name none.
 
 use super::{token_id, Extraction, Listed, Missing, Source, TokenProblem, TokenRequest};
-use crate::cookies;
+use crate::request::cookies;
 
 /// Which parts of a request the WAF reads a token from (`TOKEN_SOURCES`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,7 +120,7 @@ pub(super) fn select(listed: &Listed, request: &TokenRequest) -> Extraction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cookies::CookiePattern;
+    use crate::request::cookies::CookiePattern;
     use crate::testing::test;
 
     const A: &str = "aaaaaaaaaaaaaaa1";

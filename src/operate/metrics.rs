@@ -8,10 +8,10 @@
 
 use std::borrow::Cow;
 
-use crate::annotation::Reason;
 use crate::config::Config;
 use crate::json_text::Object;
 use crate::log::Event;
+use crate::outcome::annotation::Reason;
 
 /// The dataset binding's name; unbound, nothing is recorded.
 pub const BINDING: &str = "ANNOTATION_METRICS";
@@ -223,11 +223,11 @@ fn cut(s: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::annotate_call::GoogleError;
-    use crate::annotation::Label;
-    use crate::assessment_id::AssessmentId;
     use crate::config::{API_KEY, PROJECT_ID};
+    use crate::google::annotate_call::GoogleError;
     use crate::log::{DeliveryResult, DropReason, Mode};
+    use crate::outcome::annotation::Label;
+    use crate::request::assessment_id::AssessmentId;
     use crate::testing::test;
 
     /// A data point read back: its index and its columns by name.
@@ -357,7 +357,7 @@ mod tests {
         // The origin's text never reaches a column.
         assert!(!point.0.to_string().contains("MAYBE"));
         let dropped = Event::OutcomeDropped {
-            reason: DropReason::NoAssessmentId(crate::token_sources::Missing::NoToken),
+            reason: DropReason::NoAssessmentId(crate::request::token_sources::Missing::NoToken),
             tokens_rejected: vec![],
             tokens_unlisted: 0,
             config_errors: vec![],
@@ -401,7 +401,7 @@ mod tests {
 
     #[test]
     fn an_outcome_from_a_cache_is_a_dropped_point_naming_the_cache() {
-        let event = crate::cache::served_from_cache(Some("HIT"), None)
+        let event = crate::outcome::cache::served_from_cache(Some("HIT"), None)
             .unwrap()
             .event();
         let point = Point::of(&event, &context()).unwrap();
@@ -473,7 +473,7 @@ mod tests {
 
     #[test]
     fn the_readme_layout_table_lists_the_columns_in_order() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../README.md");
         let mut rows = Vec::new();
         for (i, name) in BLOBS.iter().enumerate() {
             rows.push(format!("| `blob{}` | `{name}` |", i + 1));

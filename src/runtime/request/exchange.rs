@@ -8,25 +8,28 @@ use std::cell::OnceCell;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{js_sys, web_sys, Context, Env, Queue, Result};
 
-use super::bindings::{
+use crate::config::{Config, Origin, Upstream, UPSTREAM};
+use crate::delivery::dedup::AnnotationKey;
+use crate::delivery::envelope::Envelope;
+use crate::delivery::Delivery;
+use crate::log::{DeliveryResult, DropReason, Event, Hop};
+use crate::outcome::cache;
+use crate::outcome::{self, Outcome};
+use crate::request::assessment_id::AssessmentId;
+use crate::request::loop_guard::{Loop, Refusal};
+use crate::request::relay::is_relayable_status;
+use crate::request::token_sources::{self, Extraction, Missing, TokenRequest};
+use crate::runtime::bindings::{
     self, fetch_request, fetch_url, header_aliases, header_append, header_delete, header_get,
     header_set, Names, PendingResponse, Service,
 };
-use super::clock::now_ms;
-use super::responses::{plain_text, without_header};
-use super::rules::{self, RuleRequest};
-use super::{direct, logger, queue, recent};
-use crate::assessment_id::AssessmentId;
-use crate::cache;
-use crate::config::{Config, Origin, Upstream, UPSTREAM};
-use crate::dedup::AnnotationKey;
-use crate::delivery::Delivery;
-use crate::envelope::Envelope;
-use crate::log::{DeliveryResult, DropReason, Event, Hop};
-use crate::loop_guard::{Loop, Refusal};
-use crate::outcome::{self, Outcome};
-use crate::relay::is_relayable_status;
-use crate::token_sources::{self, Extraction, Missing, TokenRequest};
+use crate::runtime::clock::now_ms;
+use crate::runtime::delivery::dedup;
+use crate::runtime::delivery::direct;
+use crate::runtime::delivery::queue;
+use crate::runtime::log;
+use crate::runtime::outcome::rules::{self, RuleRequest};
+use crate::runtime::request::responses::{plain_text, without_header};
 use crate::url::origin_request_url;
 
 thread_local! {
@@ -248,7 +251,7 @@ impl Exchange {
     pub fn respond(&self, from_origin: web_sys::Response) -> Result<web_sys::Response> {
         let status = from_origin.status();
         if !is_relayable_status(status) {
-            logger::emit(&Event::OriginInvalidStatus { status });
+            log::emit(&Event::OriginInvalidStatus { status });
             return plain_text(502, "Bad gateway: invalid response from origin\n");
         }
         let headers = from_origin.headers();
@@ -262,7 +265,7 @@ impl Exchange {
         let cache_status = header_get(&headers, &"cf-cache-status".into())?;
         let age = header_get(&headers, &"age".into())?;
         match cache::served_from_cache(cache_status.as_deref(), age.as_deref()) {
-            Some(from_cache) => logger::emit(&from_cache.event()),
+            Some(from_cache) => log::emit(&from_cache.event()),
             None => self.annotate(&value),
         }
         without_header(&from_origin, &self.names.outcome)
@@ -273,7 +276,7 @@ impl Exchange {
     fn annotate(&self, value: &str) {
         match outcome::parse_header(value) {
             Ok(o) => self.send(o),
-            Err(e) => logger::emit(&Event::outcome_rejected(&self.config.outcome_header, &e)),
+            Err(e) => log::emit(&Event::outcome_rejected(&self.config.outcome_header, &e)),
         }
     }
 
@@ -282,7 +285,7 @@ impl Exchange {
     pub fn send(&self, outcome: Outcome) {
         let config = self.config;
         let Some(id) = outcome.assessment.or(self.extraction.id()) else {
-            return logger::emit(&Event::OutcomeDropped {
+            return log::emit(&Event::OutcomeDropped {
                 reason: DropReason::NoAssessmentId(
                     self.extraction
                         .chosen
@@ -299,7 +302,7 @@ impl Exchange {
         let api = match &config.api {
             Ok(api) => api,
             Err(errors) => {
-                return logger::emit(&Event::OutcomeDropped {
+                return log::emit(&Event::OutcomeDropped {
                     reason: DropReason::ConfigInvalid,
                     tokens_rejected: Vec::new(),
                     tokens_unlisted: 0,
@@ -308,8 +311,8 @@ impl Exchange {
             }
         };
         let key = AnnotationKey::new(&id, &outcome.annotation);
-        if !recent::should_send(key) {
-            return logger::emit(&Event::AnnotationSuppressed {
+        if !dedup::should_send(key) {
+            return log::emit(&Event::AnnotationSuppressed {
                 assessment: id,
                 idempotency_key: key.to_hex(),
             });
@@ -328,7 +331,7 @@ impl Exchange {
             None => {
                 let sent = direct::deliver_as_promise(delivery, &config.direct, move || {
                     // Let an identical outcome try again rather than be suppressed.
-                    recent::forget(key)
+                    dedup::forget(key)
                 });
                 // Only throws outside a request, which this is not.
                 let _ = self.ctx.as_ref().wait_until(&sent);
@@ -348,16 +351,16 @@ async fn send_queued(
     let envelope = Envelope::new(delivery.id, &delivery.annotation, delivery.started_ms);
     match queue::enqueue(&queue, &envelope, 0).await {
         Ok(()) => {
-            return logger::emit(&Event::AnnotationEnqueued {
+            return log::emit(&Event::AnnotationEnqueued {
                 assessment: delivery.id,
                 idempotency_key: envelope.idempotency_key,
             })
         }
-        Err(e) => logger::emit(&Event::EnqueueFailed {
+        Err(e) => log::emit(&Event::EnqueueFailed {
             error: e.to_string(),
         }),
     }
     if direct::deliver(delivery, &config.direct).await == DeliveryResult::GaveUp {
-        recent::forget(key);
+        dedup::forget(key);
     }
 }

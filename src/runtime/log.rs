@@ -3,9 +3,9 @@
 
 use std::sync::OnceLock;
 
-use super::bindings::{log_debug, log_error, log_info, log_warn};
-use super::metrics;
 use crate::log::{Event, Level};
+use crate::runtime::bindings::{log_debug, log_error, log_info, log_warn};
+use crate::runtime::operate::metrics;
 
 /// The isolate's `LOG_LEVEL`; until it is set, every event is logged.
 static LEVEL: OnceLock<Level> = OnceLock::new();

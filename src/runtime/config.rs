@@ -6,11 +6,13 @@ use std::sync::OnceLock;
 use wasm_bindgen::JsValue;
 use worker::Env;
 
-use super::{logger, metrics, queue};
 use crate::config::{Config, UpstreamBinding, VarValue, UPSTREAM};
 use crate::log::Event;
-use crate::metrics::{Context, BINDING as METRICS};
-use crate::status::{Bindings, WorkerVersion, VERSION_METADATA};
+use crate::operate::metrics::{Context, BINDING as METRICS};
+use crate::operate::status::{Bindings, WorkerVersion, VERSION_METADATA};
+use crate::runtime::delivery::queue;
+use crate::runtime::log;
+use crate::runtime::operate::metrics;
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
 static BINDINGS: OnceLock<Bindings> = OnceLock::new();
@@ -25,11 +27,11 @@ pub fn get(env: &Env) -> &'static Config {
         metrics::init(binding(env, METRICS), Context::new(&config, version));
         // Before the level applies: one line per isolate says who signs.
         if let Ok(api) = &config.api {
-            logger::emit(&Event::credential_in_use(api));
+            log::emit(&Event::credential_in_use(api));
         }
-        logger::set_level(config.log_level);
+        log::set_level(config.log_level);
         if !config.problems.is_empty() {
-            logger::emit(&Event::config_invalid(&config.problems, config.api.is_ok()));
+            log::emit(&Event::config_invalid(&config.problems, config.api.is_ok()));
         }
         config
     })

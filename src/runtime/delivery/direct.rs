@@ -9,15 +9,15 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::future_to_promise;
 use worker::{js_sys, web_sys, Delay};
 
-use super::auth::{self, Bearer};
-use super::bindings::PendingResponse;
-use super::clock::now_ms;
-use super::logger;
-use super::subrequest::{self, cancel_body, read_capped, retry_after_ms, Post};
-use crate::annotate_call::{AnnotateRequest, ApiTarget, CONTENT_TYPE};
+use crate::delivery::retry::{Disposition, RetryPolicy};
 use crate::delivery::{Attempt, Delivery, End, Step};
+use crate::google::annotate_call::{AnnotateRequest, ApiTarget, CONTENT_TYPE};
 use crate::log::{DeliveryResult, Mode};
-use crate::retry::{Disposition, RetryPolicy};
+use crate::runtime::bindings::PendingResponse;
+use crate::runtime::clock::now_ms;
+use crate::runtime::google::auth::{self, Bearer};
+use crate::runtime::google::subrequest::{self, cancel_body, read_capped, retry_after_ms, Post};
+use crate::runtime::log;
 
 /// Subrequests one invocation keeps in flight (the platform allows 6 connections).
 pub const MAX_IN_FLIGHT: usize = 6;
@@ -140,7 +140,7 @@ fn conclude(
     last: Option<&Attempt>,
     attempts: u32,
 ) {
-    logger::emit(&delivery.ended(
+    log::emit(&delivery.ended(
         now_ms(),
         End {
             result,

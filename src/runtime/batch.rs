@@ -6,15 +6,17 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use worker::{web_sys, Context, Headers, Method, Queue, Request, Response, Result};
 
-use super::clock::now_ms;
-use super::{direct, logger, queue};
-use crate::admin::Admin;
 use crate::batch::{self, BatchError, Format, RejectedItem};
 use crate::config::Config;
+use crate::delivery::envelope::Envelope;
 use crate::delivery::Delivery;
-use crate::envelope::Envelope;
 use crate::log::{Event, Mode};
-use crate::status::{status, Bindings};
+use crate::operate::status::{status, Bindings};
+use crate::request::admin::Admin;
+use crate::runtime::clock::now_ms;
+use crate::runtime::delivery::direct;
+use crate::runtime::delivery::queue;
+use crate::runtime::log;
 
 #[derive(Serialize)]
 struct Receipt {
@@ -114,7 +116,7 @@ pub async fn handle(
     } else {
         Mode::Direct
     };
-    logger::emit(&Event::BatchReceived {
+    log::emit(&Event::BatchReceived {
         accepted: count,
         rejected: rejected.len(),
         mode,
@@ -128,7 +130,7 @@ pub async fn handle(
                 .collect();
             // Accepted means enqueued: the reply waits for the queue.
             if let Err((sent, e)) = queue::enqueue_all(&queue, &envelopes).await {
-                logger::emit(&Event::EnqueueFailed {
+                log::emit(&Event::EnqueueFailed {
                     error: e.to_string(),
                 });
                 return json(

@@ -4,9 +4,9 @@
 
 use serde::Serialize;
 
-use crate::annotation::Annotation;
-use crate::assessment_id::AssessmentId;
 use crate::outcome;
+use crate::outcome::annotation::Annotation;
+use crate::request::assessment_id::AssessmentId;
 
 /// Most items per request.
 pub const MAX_ITEMS: usize = 1000;

@@ -8,10 +8,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::annotation::Annotation;
-use crate::assessment_id::AssessmentId;
-use crate::dedup::AnnotationKey;
+use crate::delivery::dedup::AnnotationKey;
 use crate::outcome;
+use crate::outcome::annotation::Annotation;
+use crate::request::assessment_id::AssessmentId;
 
 pub const VERSION: u32 = 1;
 /// `QUEUE_MAX_ATTEMPTS` is at most 100; anything far above is not ours.

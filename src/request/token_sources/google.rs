@@ -16,7 +16,7 @@
 
 use super::GOOGLE_TOKEN_HEADER;
 use super::{token_id, Extraction, Missing, SiteKeys, Source, TokenProblem, TokenRequest};
-use crate::cookies::{self, WafCookie};
+use crate::request::cookies::{self, WafCookie};
 
 pub(super) fn select(keys: SiteKeys, request: &TokenRequest) -> Extraction {
     let mut out = Extraction::none(Missing::NoToken);
@@ -112,7 +112,7 @@ impl<'a> TokenCookies<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assessment_id::AssessmentId;
+    use crate::request::assessment_id::AssessmentId;
     use crate::testing::test;
 
     const A: &str = "aaaaaaaaaaaaaaa1";

@@ -7,8 +7,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use crate::retry::{disposition, Disposition};
-use crate::service_account::ServiceAccount;
+use crate::delivery::retry::{disposition, Disposition};
+use crate::google::service_account::ServiceAccount;
 
 /// The scope the exchange asks for (annotate needs no narrower one).
 pub const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";

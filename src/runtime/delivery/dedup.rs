@@ -2,8 +2,8 @@
 
 use std::cell::RefCell;
 
-use super::clock::now_ms;
-use crate::dedup::{AnnotationKey, RecentlySent};
+use crate::delivery::dedup::{AnnotationKey, RecentlySent};
+use crate::runtime::clock::now_ms;
 
 thread_local! {
     // Workers run one thread per isolate; this lives as long as the isolate.

@@ -13,17 +13,17 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
 use worker::{js_sys, Delay};
 
-use super::clock::now_ms;
-use super::logger;
-use super::subrequest::{self, read_capped, Post};
-use crate::annotate_call::{ApiTarget, CONTENT_TYPE};
-use crate::auth::{
+use crate::config::SERVICE_ACCOUNT_KEY;
+use crate::error::{snippet_n, ConfigError};
+use crate::google::annotate_call::{ApiTarget, CONTENT_TYPE};
+use crate::google::auth::{
     jwt, parse_oauth_error, parse_token_response, token_request_body, AuthFailure, AuthMode,
     ServiceAccountAuth, Token, FORM_CONTENT_TYPE, JWT_LIFETIME_S, TOKEN_FETCH_TIMEOUT_MS,
 };
-use crate::config::SERVICE_ACCOUNT_KEY;
-use crate::error::{snippet_n, ConfigError};
 use crate::log::Event;
+use crate::runtime::clock::now_ms;
+use crate::runtime::google::subrequest::{self, read_capped, Post};
+use crate::runtime::log;
 
 #[wasm_bindgen]
 extern "C" {
@@ -198,7 +198,7 @@ fn fetch(api: ApiTarget, timeout_ms: u64, generation: u64) -> js_sys::Promise {
                 Ok(value)
             }
             Err(failure) => {
-                logger::emit(&Event::AuthFailed {
+                log::emit(&Event::AuthFailed {
                     status: failure.status,
                     error: snippet_n(&api.scrub(&failure.error), 300),
                     auth_mode: sa.mode.name(),
@@ -284,7 +284,7 @@ fn key_refused() -> AuthFailure {
             SERVICE_ACCOUNT_KEY,
             "private_key was refused by WebCrypto as an RSA PKCS#8 signing key; annotation is disabled",
         );
-        logger::emit(&Event::config_invalid(&[error], false));
+        log::emit(&Event::config_invalid(&[error], false));
     }
     AuthFailure::key_refused()
 }

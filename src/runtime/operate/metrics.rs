@@ -1,14 +1,14 @@
-//! Writes the core's data points ([`crate::metrics`]) to the
+//! Writes the core's data points ([`crate::operate::metrics`]) to the
 //! `ANNOTATION_METRICS` Analytics Engine dataset, when it is bound.
 
 use std::cell::{Cell, OnceCell};
 
 use wasm_bindgen::JsValue;
 
-use super::bindings::write_data_point;
-use super::logger;
 use crate::log::Event;
-use crate::metrics::{data_point, Context};
+use crate::operate::metrics::{data_point, Context};
+use crate::runtime::bindings::write_data_point;
+use crate::runtime::log;
 
 struct Sink {
     dataset: JsValue,
@@ -39,7 +39,7 @@ pub fn record(event: &Event) {
     });
     if let Some(error) = failure {
         if !FAILED.replace(true) {
-            logger::emit(&Event::MetricsFailed { error });
+            log::emit(&Event::MetricsFailed { error });
         }
     }
 }

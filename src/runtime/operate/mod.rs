@@ -1,0 +1,3 @@
+//! Writing the metrics' data points.
+
+pub mod metrics;
