@@ -17,7 +17,7 @@ use crate::outcome::cache;
 use crate::outcome::{self, Outcome};
 use crate::request::assessment_id::AssessmentId;
 use crate::request::loop_guard::{Loop, Refusal};
-use crate::request::relay::is_relayable_status;
+use crate::request::status_line::is_relayable_status;
 use crate::request::token_sources::{self, Extraction, Missing, TokenRequest};
 use crate::runtime::bindings::{
     self, fetch_request, fetch_url, header_aliases, header_append, header_delete, header_get,
