@@ -6,6 +6,7 @@
 
 pub mod dedup;
 pub mod envelope;
+pub mod plan;
 pub mod retry;
 
 use crate::delivery::retry::{disposition, Disposition, QueueAction, QueuePolicy, RetryPolicy};
