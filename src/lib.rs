@@ -6,9 +6,10 @@
 //! [`outcome`] (the origin's outcome header and rules), [`delivery`] (the
 //! annotation on its way: plans, retries, the queue message, duplicates),
 //! [`google`] (the annotate call and its credentials), [`batch`] (late
-//! annotations), [`operate`] (status check, metrics), with [`config`] and
-//! [`log`] beside them. The `runtime` module is the thin shell that
-//! performs what the core decides; its folders mirror these names.
+//! annotations), [`operate`] (status check, metrics), with [`config`],
+//! [`log`] and [`redact`] (untrusted text as it may be logged) beside them.
+//! The `runtime` module is the thin shell that performs what the core
+//! decides; its folders mirror these names.
 
 pub mod batch;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod json_text;
 pub mod log;
 pub mod operate;
 pub mod outcome;
+pub mod redact;
 pub mod request;
 pub mod url;
 

@@ -1,6 +1,9 @@
 //! The late-annotation batch endpoint's body: a JSON array or NDJSON of
 //! outcomes, each naming its assessment directly or through a WAF token.
 //! Every item is validated on its own; one bad item never sinks the batch.
+//! [`endpoint`] gives the verdict on a whole request.
+
+pub mod endpoint;
 
 use serde::Serialize;
 

@@ -68,7 +68,7 @@ fn service_account(
                 AUTH_MODE,
                 format!(
                     "{:?} is not exchange or self-signed-jwt",
-                    crate::error::snippet(&v)
+                    crate::redact::snippet(&v)
                 ),
             ))
         }),

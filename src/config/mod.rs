@@ -100,7 +100,7 @@ pub struct Config {
 impl Config {
     /// Request headers only the origin (the outcome) or the worker (the
     /// assessment ID) may send to the origin: a client's are removed in
-    /// every spelling that folds to them ([`crate::request::relay::fold_header_name`]).
+    /// every spelling that folds to them ([`crate::request::header_names::fold_header_name`]).
     pub fn protected_request_headers(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.outcome_header.as_str()).chain(self.assessment_id_header.as_deref())
     }

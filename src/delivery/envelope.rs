@@ -89,7 +89,7 @@ impl Envelope {
     pub fn decode(text: &str) -> Result<(Envelope, Annotation), EnvelopeError> {
         // serde may quote the offending value: keep a short, token-free snippet.
         let envelope: Envelope = serde_json::from_str(text)
-            .map_err(|e| EnvelopeError::Shape(crate::error::snippet_n(&e.to_string(), 160)))?;
+            .map_err(|e| EnvelopeError::Shape(crate::redact::snippet_n(&e.to_string(), 160)))?;
         if envelope.v != VERSION {
             return Err(EnvelopeError::Version(envelope.v));
         }

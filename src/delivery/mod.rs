@@ -6,14 +6,15 @@
 
 pub mod dedup;
 pub mod envelope;
+pub mod plan;
 pub mod retry;
 
 use crate::delivery::retry::{disposition, Disposition, QueueAction, QueuePolicy, RetryPolicy};
-use crate::error::snippet_n;
 use crate::google::annotate_call::{parse_google_error, AnnotateRequest, ApiTarget, GoogleError};
 use crate::google::auth::AuthFailure;
 use crate::log::{DeliveryResult, Event, Mode};
 use crate::outcome::annotation::Annotation;
+use crate::redact::snippet_n;
 use crate::request::assessment_id::AssessmentId;
 
 pub mod queue;

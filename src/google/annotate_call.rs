@@ -169,7 +169,7 @@ pub struct GoogleError {
 
 /// Reads Google's error from a response body; `None` if it is not one.
 /// Its text is as Google sent it: scrub it before shortening it
-/// ([`ApiTarget::scrub`], then [`crate::error::snippet_n`]).
+/// ([`ApiTarget::scrub`], then [`crate::redact::snippet_n`]).
 pub fn parse_google_error(body: &str) -> Option<GoogleError> {
     #[derive(Deserialize)]
     struct ErrorBody {

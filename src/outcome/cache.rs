@@ -10,7 +10,7 @@
 //! this request"). A cache on the origin's side may send `Age: 0` for a
 //! response it just fetched, so only a value other than zero counts.
 
-use crate::error::snippet;
+use crate::redact::snippet;
 
 /// `CF-Cache-Status` values of a response Cloudflare did not serve from its
 /// cache: fetched from the origin (`MISS`, `EXPIRED`), not cacheable

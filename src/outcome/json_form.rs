@@ -8,11 +8,12 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::Outcome;
-use crate::error::{snippet, OutcomeError};
+use crate::error::OutcomeError;
 use crate::outcome::annotation::{
     is_e164, is_rfc3339, Amount, Annotation, Label, PhoneAuthenticationEvent, Reason,
     TransactionEvent, TransactionEventType, DEPRECATED_LABELS,
 };
+use crate::redact::snippet;
 use crate::request::assessment_id::AssessmentId;
 use base64::Engine as _;
 
@@ -60,7 +61,7 @@ pub(super) fn parse(value: &str) -> Result<Outcome, OutcomeError> {
 pub(super) fn parse_with_token(value: &str) -> Result<(Outcome, Option<String>), OutcomeError> {
     // serde's messages can quote a value: cut to a snippet, which redacts tokens.
     let raw: Raw = serde_json::from_str(value)
-        .map_err(|e| OutcomeError::Json(crate::error::snippet_n(&e.to_string(), 160)))?;
+        .map_err(|e| OutcomeError::Json(crate::redact::snippet_n(&e.to_string(), 160)))?;
     let mut annotation = Annotation {
         label: raw.annotation.as_deref().map(label).transpose()?,
         account_id: raw

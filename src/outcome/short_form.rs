@@ -13,8 +13,9 @@ use std::borrow::Cow;
 use percent_encoding::percent_decode_str;
 
 use super::Outcome;
-use crate::error::{looks_like_token, snippet, OutcomeError};
+use crate::error::OutcomeError;
 use crate::outcome::annotation::{Annotation, Label, Reason, DEPRECATED_LABELS};
+use crate::redact::{looks_like_token, snippet};
 use crate::request::assessment_id::AssessmentId;
 
 pub(super) fn parse(value: &str) -> Result<Outcome, OutcomeError> {

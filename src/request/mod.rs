@@ -5,7 +5,8 @@
 pub mod admin;
 pub mod assessment_id;
 pub mod cookies;
+pub mod header_names;
 pub mod loop_guard;
-pub mod relay;
 pub mod route;
+pub mod status_line;
 pub mod token_sources;

@@ -10,8 +10,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::{js_sys, web_sys};
 
 use crate::config::Config;
+use crate::request::header_names::{fold_header_name, READ_AS_HYPHEN};
 use crate::request::loop_guard::{LoopGuard, LOOP_HEADER};
-use crate::request::relay::{fold_header_name, relayable_status_text, READ_AS_HYPHEN};
+use crate::request::status_line::relayable_status_text;
 
 #[wasm_bindgen(inline_js = "
 export function headerAliases(headers, folded, every, readAsHyphen) {

@@ -55,8 +55,8 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> js_sy
                 batch::handle(Request::from(req), admin, config, bindings, queue, &ctx).await;
             Ok(request::responses::or_internal_error(resp.map(Into::into))?.into())
         }),
-        Route::NotFound => request::responses::resolved(batch::refusal(404)),
-        Route::Disabled => request::responses::resolved(batch::refusal(503)),
+        Route::NotFound => request::responses::resolved(batch::not_found()),
+        Route::Disabled => request::responses::resolved(batch::disabled()),
     }
 }
 

@@ -7,8 +7,8 @@ use super::pattern::{PathPattern, StatusRange};
 use super::raw::{self, kind};
 use super::MIN_HASH_KEY_LEN;
 use super::{AccountFrom, AccountRule, HeaderCondition, HeaderTest, Rule, RuleSet};
-use crate::error::snippet;
 use crate::outcome::parse_header;
+use crate::redact::snippet;
 
 /// Longest `OUTCOME_RULES` accepted.
 pub const MAX_RULES_LEN: usize = 64 * 1024;

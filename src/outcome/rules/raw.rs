@@ -6,7 +6,7 @@
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::error::snippet;
+use crate::redact::snippet;
 
 /// An object's members in order, values as written.
 pub type Members<'a> = Vec<(String, &'a RawValue)>;

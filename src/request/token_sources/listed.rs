@@ -37,7 +37,7 @@ impl TokenSources {
                 _ => {
                     return Err(format!(
                         "{:?} is not header or cookies",
-                        crate::error::snippet(name)
+                        crate::redact::snippet(name)
                     ))
                 }
             }

@@ -14,13 +14,14 @@ use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
 use worker::{js_sys, Delay};
 
 use crate::config::SERVICE_ACCOUNT_KEY;
-use crate::error::{snippet_n, ConfigError};
+use crate::error::ConfigError;
 use crate::google::annotate_call::{ApiTarget, CONTENT_TYPE};
 use crate::google::auth::{
     jwt, parse_oauth_error, parse_token_response, token_request_body, AuthFailure, AuthMode,
     ServiceAccountAuth, Token, FORM_CONTENT_TYPE, JWT_LIFETIME_S, TOKEN_FETCH_TIMEOUT_MS,
 };
 use crate::log::Event;
+use crate::redact::snippet_n;
 use crate::runtime::clock::now_ms;
 use crate::runtime::google::subrequest::{self, read_capped, Post};
 use crate::runtime::log;

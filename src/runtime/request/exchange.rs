@@ -6,19 +6,22 @@
 use std::cell::OnceCell;
 
 use wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
 use worker::{js_sys, web_sys, Context, Env, Queue, Result};
 
 use crate::config::{Config, Origin, Upstream, UPSTREAM};
 use crate::delivery::dedup::AnnotationKey;
 use crate::delivery::envelope::Envelope;
+use crate::delivery::plan::{
+    self, AnnotationPlan, Annotator, Dispatch, OriginResponse, ResponseHeader, ResponsePlan, Via,
+};
+use crate::delivery::retry::RetryPolicy;
 use crate::delivery::Delivery;
-use crate::log::{DeliveryResult, DropReason, Event, Hop};
-use crate::outcome::cache;
-use crate::outcome::{self, Outcome};
+use crate::log::Hop;
+use crate::outcome::Outcome;
 use crate::request::assessment_id::AssessmentId;
 use crate::request::loop_guard::{Loop, Refusal};
-use crate::request::relay::is_relayable_status;
-use crate::request::token_sources::{self, Extraction, Missing, TokenRequest};
+use crate::request::token_sources::{self, Extraction, TokenRequest};
 use crate::runtime::bindings::{
     self, fetch_request, fetch_url, header_aliases, header_append, header_delete, header_get,
     header_set, Names, PendingResponse, Service,
@@ -243,124 +246,99 @@ impl Exchange {
         Ok(())
     }
 
-    /// Response phase: an origin response without an outcome header goes
-    /// out as it came; one with it goes out without it, and the annotation
-    /// phase begins first, so that nothing in rebuilding the response can
-    /// lose the outcome; an outcome on a response served from a cache is
-    /// only logged.
+    /// Response phase: performs the plan for the origin's response.
     pub fn respond(&self, from_origin: web_sys::Response) -> Result<web_sys::Response> {
-        let status = from_origin.status();
-        if !is_relayable_status(status) {
-            log::emit(&Event::OriginInvalidStatus { status });
-            return plain_text(502, "Bad gateway: invalid response from origin\n");
-        }
         let headers = from_origin.headers();
-        let Some(value) = header_get(&headers, &self.names.outcome)? else {
-            // No outcome header: the rules may say what the response means.
-            if let Some(request) = &self.rules {
-                rules::respond(self, request, &from_origin);
-            }
-            return Ok(from_origin);
+        let get = |name: &js_sys::JsString| header_get(&headers, name).ok().flatten();
+        let header = |name| match name {
+            ResponseHeader::Outcome => get(&self.names.outcome),
+            ResponseHeader::CacheStatus => get(&"cf-cache-status".into()),
+            ResponseHeader::Age => get(&"age".into()),
         };
-        let cache_status = header_get(&headers, &"cf-cache-status".into())?;
-        let age = header_get(&headers, &"age".into())?;
-        match cache::served_from_cache(cache_status.as_deref(), age.as_deref()) {
-            Some(from_cache) => log::emit(&from_cache.event()),
-            None => self.annotate(&value),
+        let response = OriginResponse {
+            status: from_origin.status(),
+            header: &header,
+        };
+        match plan::respond(self.config, &response) {
+            ResponsePlan::Refuse {
+                status,
+                body,
+                event,
+            } => {
+                log::emit(&event);
+                plain_text(status, body)
+            }
+            ResponsePlan::Relay => {
+                // Rules that may apply to the request decide on the response.
+                if let Some(request) = &self.rules {
+                    rules::respond(self, request, &from_origin);
+                }
+                Ok(from_origin)
+            }
+            ResponsePlan::Strip(outcome) => {
+                match outcome {
+                    Ok(outcome) => self.send(outcome),
+                    Err(event) => log::emit(&event),
+                }
+                without_header(&from_origin, &self.names.outcome)
+            }
         }
-        without_header(&from_origin, &self.names.outcome)
     }
 
-    /// Annotation phase: validates the outcome, finds its assessment and
-    /// hands it to the queue or to direct delivery under `waitUntil`.
-    fn annotate(&self, value: &str) {
-        match outcome::parse_header(value) {
-            Ok(o) => self.send(o),
-            Err(e) => log::emit(&Event::outcome_rejected(&self.config.outcome_header, &e)),
-        }
-    }
-
-    /// Finds a valid outcome's assessment and hands it to the queue or to
+    /// Annotation phase: performs the plan for a valid outcome (the origin's
+    /// or a rule's): the line, or the annotation handed to the queue or to
     /// direct delivery under `waitUntil`.
     pub fn send(&self, outcome: Outcome) {
-        let config = self.config;
-        let Some(id) = outcome.assessment.or(self.extraction.id()) else {
-            return log::emit(&Event::OutcomeDropped {
-                reason: DropReason::NoAssessmentId(
-                    self.extraction
-                        .chosen
-                        .as_ref()
-                        .err()
-                        .copied()
-                        .unwrap_or(Missing::NoToken),
-                ),
-                tokens_rejected: self.extraction.rejected.clone(),
-                tokens_unlisted: self.extraction.unlisted,
-                config_errors: Vec::new(),
-            });
+        let plan = dedup::with(|recent| {
+            let annotator = Annotator {
+                config: self.config,
+                extraction: &self.extraction,
+                recent,
+                now_ms: now_ms(),
+            };
+            annotator.plan(outcome, || queue::producer(&self.env))
+        });
+        let Dispatch { delivery, key, via } = match plan {
+            AnnotationPlan::Nothing(event) => return log::emit(&event),
+            AnnotationPlan::Send(dispatch) => dispatch,
         };
-        let api = match &config.api {
-            Ok(api) => api,
-            Err(errors) => {
-                return log::emit(&Event::OutcomeDropped {
-                    reason: DropReason::ConfigInvalid,
-                    tokens_rejected: Vec::new(),
-                    tokens_unlisted: 0,
-                    config_errors: errors.iter().map(ToString::to_string).collect(),
-                })
+        let policy = &self.config.direct;
+        match via {
+            Via::Queue(queue, envelope) => {
+                let queued = send_queued(queue, envelope, delivery, key, policy);
+                self.ctx.wait_until(queued);
             }
-        };
-        let key = AnnotationKey::new(&id, &outcome.annotation);
-        if !dedup::should_send(key) {
-            return log::emit(&Event::AnnotationSuppressed {
-                assessment: id,
-                idempotency_key: key.to_hex(),
-            });
-        }
-        let delivery = Delivery {
-            api,
-            id,
-            annotation: outcome.annotation,
-            started_ms: now_ms(),
-        };
-        // The queue binding is looked up only when there is something to send.
-        match queue::producer(&self.env) {
-            Some(queue) => self
-                .ctx
-                .wait_until(send_queued(delivery, key, queue, config)),
-            None => {
-                let sent = direct::deliver_as_promise(delivery, &config.direct, move || {
-                    // Let an identical outcome try again rather than be suppressed.
-                    dedup::forget(key)
-                });
+            Via::Direct => {
                 // Only throws outside a request, which this is not.
-                let _ = self.ctx.as_ref().wait_until(&sent);
+                let _ = (self.ctx.as_ref()).wait_until(&deliver(delivery, key, policy));
             }
         }
     }
 }
 
-/// Queue mode, after the response: enqueue, or if the queue fails deliver
-/// directly within the `waitUntil` budget.
-async fn send_queued(
+/// Direct delivery; should it give up, an identical outcome may try again
+/// rather than be suppressed.
+fn deliver(
     delivery: Delivery<'static>,
     key: AnnotationKey,
+    policy: &'static RetryPolicy,
+) -> js_sys::Promise {
+    direct::deliver_as_promise(delivery, policy, move || dedup::forget(key))
+}
+
+/// Queue mode, after the response: enqueues, then performs what follows.
+async fn send_queued(
     queue: Queue,
-    config: &'static Config,
+    envelope: Envelope,
+    delivery: Delivery<'static>,
+    key: AnnotationKey,
+    policy: &'static RetryPolicy,
 ) {
-    let envelope = Envelope::new(delivery.id, &delivery.annotation, delivery.started_ms);
-    match queue::enqueue(&queue, &envelope, 0).await {
-        Ok(()) => {
-            return log::emit(&Event::AnnotationEnqueued {
-                assessment: delivery.id,
-                idempotency_key: envelope.idempotency_key,
-            })
-        }
-        Err(e) => log::emit(&Event::EnqueueFailed {
-            error: e.to_string(),
-        }),
-    }
-    if direct::deliver(delivery, &config.direct).await == DeliveryResult::GaveUp {
-        dedup::forget(key);
+    let refused = queue::enqueue(&queue, &envelope, 0).await.err();
+    let after = plan::enqueued(&envelope, refused.map(|e| e.to_string()));
+    log::emit(&after.event);
+    if after.deliver_directly {
+        // Settles when the delivery ends; it never rejects.
+        let _ = JsFuture::from(deliver(delivery, key, policy)).await;
     }
 }
