@@ -41,7 +41,7 @@ function layoutPaths() {
       }
     }
     if (folder) {
-      for (const [file] of description.matchAll(/(?<![\w.*-])\w[\w.-]*\.(?:rs|mjs|js)\b/g)) paths.push(folder + file);
+      for (const [file] of description.matchAll(/(?<![\w./*-])\w[\w.-]*\.(?:rs|mjs|js)\b/g)) paths.push(folder + file);
     }
   }
   return paths;
