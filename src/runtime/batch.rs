@@ -9,8 +9,8 @@ use worker::{web_sys, Context, Headers, Method, Queue, Request, Response, Result
 use crate::batch::{self, BatchError, Format, RejectedItem};
 use crate::config::Config;
 use crate::delivery::envelope::Envelope;
-use crate::delivery::Delivery;
-use crate::log::{Event, Mode};
+use crate::delivery::{Delivery, Mode};
+use crate::log::Event;
 use crate::operate::status::{status, Bindings};
 use crate::request::admin::Admin;
 use crate::runtime::clock::now_ms;

@@ -10,9 +10,8 @@ use worker::wasm_bindgen_futures::future_to_promise;
 use worker::{js_sys, web_sys, Delay};
 
 use crate::delivery::retry::{Disposition, RetryPolicy};
-use crate::delivery::{Attempt, Delivery, End, Step};
+use crate::delivery::{Attempt, Delivery, DeliveryResult, End, Mode, Step};
 use crate::google::annotate_call::{AnnotateRequest, ApiTarget, CONTENT_TYPE};
-use crate::log::{DeliveryResult, Mode};
 use crate::runtime::bindings::PendingResponse;
 use crate::runtime::clock::now_ms;
 use crate::runtime::google::auth::{self, Bearer};

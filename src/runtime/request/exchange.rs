@@ -11,13 +11,14 @@ use worker::{js_sys, web_sys, Context, Env, Queue, Result};
 use crate::config::{Config, Origin, Upstream, UPSTREAM};
 use crate::delivery::dedup::AnnotationKey;
 use crate::delivery::envelope::Envelope;
-use crate::delivery::Delivery;
-use crate::log::{DeliveryResult, DropReason, Event, Hop};
+use crate::delivery::{Delivery, DeliveryResult};
+use crate::log::{DropReason, Event};
 use crate::outcome::cache;
 use crate::outcome::{self, Outcome};
 use crate::request::assessment_id::AssessmentId;
 use crate::request::loop_guard::{Loop, Refusal};
 use crate::request::relay::is_relayable_status;
+use crate::request::route::Hop;
 use crate::request::token_sources::{self, Extraction, Missing, TokenRequest};
 use crate::runtime::bindings::{
     self, fetch_request, fetch_url, header_aliases, header_append, header_delete, header_get,
