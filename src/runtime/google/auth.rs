@@ -82,8 +82,37 @@ thread_local! {
     static GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
+/// What an annotate call to an API is sent with, as far as this module
+/// can tell without waiting.
+pub enum Authorization {
+    /// At hand: no bearer for an API key (it is in the URL), or the
+    /// service account's cached token.
+    Ready(Option<Bearer>),
+    /// The service account's token must be fetched first.
+    Fetch,
+}
+
+pub fn authorization(api: &ApiTarget) -> Authorization {
+    match api.service_account() {
+        None => Authorization::Ready(None),
+        Some(_) => match cached() {
+            Some(bearer) => Authorization::Ready(Some(bearer)),
+            None => Authorization::Fetch,
+        },
+    }
+}
+
+/// What an annotate call to `api` is sent with, a token fetched by
+/// `deadline_ms` if none is at hand.
+pub async fn authorize(api: &ApiTarget, deadline_ms: u64) -> Result<Option<Bearer>, AuthFailure> {
+    match authorization(api) {
+        Authorization::Ready(bearer) => Ok(bearer),
+        Authorization::Fetch => bearer(api, deadline_ms).await.map(Some),
+    }
+}
+
 /// The cached token while it is fresh: a warm isolate's calls start at once.
-pub fn cached() -> Option<Bearer> {
+fn cached() -> Option<Bearer> {
     let now = now_ms();
     TOKEN.with(|t| {
         (t.borrow().as_ref())
@@ -107,7 +136,7 @@ pub fn forget(bearer: &Bearer) {
 /// A bearer token by `deadline_ms`: the cached one, the one being fetched,
 /// or a new fetch that every caller until it settles shares (a cold isolate
 /// under load makes one exchange, not one per annotation).
-pub async fn bearer(api: &ApiTarget, deadline_ms: u64) -> Result<Bearer, AuthFailure> {
+async fn bearer(api: &ApiTarget, deadline_ms: u64) -> Result<Bearer, AuthFailure> {
     if let Some(bearer) = cached() {
         return Ok(bearer);
     }
