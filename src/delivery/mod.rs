@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::delivery::retry::{disposition, Disposition, QueueAction, QueuePolicy, RetryPolicy};
 use crate::error::snippet_n;
 use crate::google::annotate_call::{parse_google_error, AnnotateRequest, ApiTarget, GoogleError};
-use crate::google::auth::AuthFailure;
+use crate::google::service_account::token::AuthFailure;
 use crate::log::Event;
 use crate::outcome::annotation::Annotation;
 use crate::request::assessment_id::AssessmentId;
