@@ -4,11 +4,13 @@
 
 use serde::Serialize;
 
+use crate::delivery::{DeliveryResult, Mode};
 use crate::error::{ConfigError, OutcomeError};
 use crate::google::annotate_call::{ApiTarget, GoogleError};
 use crate::outcome::annotation::{Label, Reason};
 use crate::outcome::rules::AccountKind;
 use crate::request::assessment_id::AssessmentId;
+use crate::request::route::Hop;
 use crate::request::token_sources::{Missing, RejectedToken};
 
 /// Severity, least to most: `LOG_LEVEL` drops the events below it.
@@ -35,45 +37,6 @@ impl Level {
             Level::Info => "info",
             Level::Warn => "warn",
             Level::Error => "error",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryResult {
-    Delivered,
-    /// Google answered with a final (non-retryable) error.
-    Rejected,
-    /// Retries or time ran out on transient failures.
-    GaveUp,
-}
-
-impl DeliveryResult {
-    pub fn name(self) -> &'static str {
-        match self {
-            DeliveryResult::Delivered => "delivered",
-            DeliveryResult::Rejected => "rejected",
-            DeliveryResult::GaveUp => "gave_up",
-        }
-    }
-}
-
-/// How an annotation travelled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// Sent from the request's `waitUntil`, retried within 20 s.
-    Direct,
-    /// Sent by the queue consumer, retried through the queue.
-    Queue,
-}
-
-impl Mode {
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Direct => "direct",
-            Mode::Queue => "queue",
         }
     }
 }
@@ -109,17 +72,6 @@ impl Serialize for DropReason {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.text())
     }
-}
-
-/// Where the worker passed a request on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum Hop {
-    /// Straight to the origin (the global `fetch`).
-    #[serde(rename = "origin")]
-    Origin,
-    /// To the Worker bound as `UPSTREAM` (which fetches the origin itself).
-    #[serde(rename = "UPSTREAM")]
-    Upstream,
 }
 
 fn is_false(b: &bool) -> bool {

@@ -7,8 +7,9 @@
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use proptest::prelude::*;
-use recaptcha_annotate_edge::google::auth::{AuthMode, ServiceAccountAuth, JWT_LIFETIME_S, SCOPE};
-use recaptcha_annotate_edge::google::service_account::ServiceAccount;
+use recaptcha_annotate_edge::google::service_account::jwt::{JWT_LIFETIME_S, SCOPE};
+use recaptcha_annotate_edge::google::service_account::key_file::ServiceAccount;
+use recaptcha_annotate_edge::google::service_account::{AuthMode, ServiceAccountAuth};
 use serde_json::{json, Value};
 
 fn pem(der: &[u8], width: usize) -> String {

@@ -10,7 +10,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use recaptcha_annotate_edge::google::service_account::ServiceAccount;
+use recaptcha_annotate_edge::google::service_account::key_file::ServiceAccount;
 use recaptcha_annotate_edge_fuzz::text;
 
 fuzz_target!(|data: &[u8]| {

@@ -12,7 +12,8 @@ use super::{parse, BatchError, Format, RejectedItem, MAX_BYTES};
 use crate::config::Config;
 use crate::delivery::envelope::Envelope;
 use crate::delivery::Delivery;
-use crate::log::{Event, Mode};
+use crate::delivery::Mode;
+use crate::log::Event;
 use crate::operate::status::{status, Bindings};
 use crate::request::admin::Admin;
 

@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::google::annotate_call::Credential;
-use crate::google::auth::{AuthMode, ServiceAccountAuth};
-use crate::google::service_account::{checked_token_uri, ServiceAccount};
+use crate::google::service_account::key_file::{checked_token_uri, ServiceAccount};
+use crate::google::service_account::{AuthMode, ServiceAccountAuth};
 
 pub(super) fn api_target(
     get: &impl Fn(&str) -> Option<String>,
@@ -77,12 +77,9 @@ fn service_account(
         .map(|v| checked_token_uri(&v).map_err(|why| errors.push(ConfigError::new(TOKEN_URI, why))))
         .transpose();
     match (account, mode, token_uri, base) {
-        (Ok(account), Ok(mode), Ok(token_uri), Some(base)) => Ok(ServiceAccountAuth {
-            token_uri: token_uri.unwrap_or_else(|| account.token_uri.clone()),
-            account,
-            mode,
-            api_audience: format!("{base}/"),
-        }),
+        (Ok(account), Ok(mode), Ok(token_uri), Some(base)) => {
+            Ok(ServiceAccountAuth::new(account, mode, token_uri, base))
+        }
         _ => Err(errors),
     }
 }

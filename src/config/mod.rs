@@ -350,7 +350,7 @@ pub fn is_header_name(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::google::auth::AuthMode;
+    use crate::google::service_account::AuthMode;
     use crate::request::assessment_id::AssessmentId;
     use crate::testing::test;
     use std::collections::HashMap;

@@ -3,11 +3,11 @@
 //!
 //! The consumer in the shell performs the plan; every branch is here.
 
-use super::{Attempt, Delivery, End};
+use super::{Attempt, Delivery, DeliveryResult, End, Mode};
 use crate::delivery::envelope::Envelope;
 use crate::delivery::retry::{QueueAction, QueuePolicy};
 use crate::google::annotate_call::ApiTarget;
-use crate::log::{DeliveryResult, Event, Mode};
+use crate::log::Event;
 
 /// The consumer's situation besides the message and its attempt.
 #[derive(Clone, Copy, Debug)]

@@ -3,7 +3,7 @@
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 
-use crate::google::auth::ServiceAccountAuth;
+use crate::google::service_account::ServiceAccountAuth;
 use crate::outcome::annotation::Annotation;
 use crate::request::assessment_id::AssessmentId;
 
@@ -103,7 +103,7 @@ impl ApiTarget {
 
 /// Replaces each word that starts like a JWT (`eyJ`) or a Google access
 /// token (`ya29.`) with `[redacted]`.
-fn redact_bearer_tokens(text: &str) -> String {
+pub(crate) fn redact_bearer_tokens(text: &str) -> String {
     if !text.contains("eyJ") && !text.contains("ya29.") {
         return text.to_owned();
     }

@@ -2,5 +2,4 @@
 //! key, or a service account's bearer token).
 
 pub mod annotate_call;
-pub mod auth;
 pub mod service_account;

@@ -224,8 +224,9 @@ fn cut(s: &str, max: usize) -> &str {
 mod tests {
     use super::*;
     use crate::config::{API_KEY, PROJECT_ID};
+    use crate::delivery::{DeliveryResult, Mode};
     use crate::google::annotate_call::GoogleError;
-    use crate::log::{DeliveryResult, DropReason, Mode};
+    use crate::log::DropReason;
     use crate::outcome::annotation::Label;
     use crate::request::assessment_id::AssessmentId;
     use crate::testing::test;

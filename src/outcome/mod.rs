@@ -31,13 +31,25 @@ pub struct Outcome {
 /// Parses an outcome header value, as the runtime decoded it from the
 /// origin's bytes. Rejects it as a whole on any error.
 pub fn parse_header(value: &str) -> Result<Outcome, OutcomeError> {
+    fits(value)?;
     // The runtime turns header bytes that are not UTF-8 into U+FFFD, so
     // `u\xff` and `u\xfe` would both reach Google as one account. A
     // character the origin meant is written as the JSON escape `\ufffd`.
-    if value.len() <= MAX_LEN && value.contains(char::REPLACEMENT_CHARACTER) {
+    if value.contains(char::REPLACEMENT_CHARACTER) {
         return Err(OutcomeError::NotUtf8);
     }
-    parse_stored(value)
+    parse_fitting(value)
+}
+
+/// Outcome text no longer than [`MAX_LEN`], whichever form it is in.
+fn fits(value: &str) -> Result<(), OutcomeError> {
+    if value.len() > MAX_LEN {
+        return Err(OutcomeError::TooLong {
+            len: value.len(),
+            max: MAX_LEN,
+        });
+    }
+    Ok(())
 }
 
 /// Parses outcome text whose characters are its writer's own: a queued body,
@@ -45,12 +57,12 @@ pub fn parse_header(value: &str) -> Result<Outcome, OutcomeError> {
 /// header bytes: a body may hold a U+FFFD the origin wrote escaped, or a batch
 /// item one in its (UTF-8 checked) request body.
 pub fn parse_stored(value: &str) -> Result<Outcome, OutcomeError> {
-    if value.len() > MAX_LEN {
-        return Err(OutcomeError::TooLong {
-            len: value.len(),
-            max: MAX_LEN,
-        });
-    }
+    fits(value)?;
+    parse_fitting(value)
+}
+
+/// Either form, of text that [`fits`].
+fn parse_fitting(value: &str) -> Result<Outcome, OutcomeError> {
     let trimmed = value.trim_matches(|c: char| c == ' ' || c == '\t');
     let outcome = if trimmed.is_empty() {
         return Err(OutcomeError::Empty);
@@ -65,12 +77,7 @@ pub fn parse_stored(value: &str) -> Result<Outcome, OutcomeError> {
 /// A batch item: the JSON form, plus an optional `token` to take the
 /// assessment ID from. Returned alongside, never validated here.
 pub fn parse_batch_item(value: &str) -> Result<(Outcome, Option<String>), OutcomeError> {
-    if value.len() > MAX_LEN {
-        return Err(OutcomeError::TooLong {
-            len: value.len(),
-            max: MAX_LEN,
-        });
-    }
+    fits(value)?;
     let trimmed = value.trim();
     if !trimmed.starts_with('{') {
         return Err(OutcomeError::Json("item is not a JSON object".into()));

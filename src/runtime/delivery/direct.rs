@@ -9,14 +9,12 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::future_to_promise;
 use worker::{js_sys, web_sys, Delay};
 
-use crate::delivery::retry::{Disposition, RetryPolicy};
-use crate::delivery::{Attempt, Delivery, End, Step};
-use crate::google::annotate_call::{AnnotateRequest, ApiTarget, CONTENT_TYPE};
-use crate::log::{DeliveryResult, Mode};
-use crate::runtime::bindings::PendingResponse;
+use crate::delivery::retry::RetryPolicy;
+use crate::delivery::{Attempt, Delivery, DeliveryResult, End, Mode, Step};
+use crate::google::annotate_call::AnnotateRequest;
 use crate::runtime::clock::now_ms;
-use crate::runtime::google::auth::{self, Bearer};
-use crate::runtime::google::subrequest::{self, cancel_body, read_capped, retry_after_ms, Post};
+use crate::runtime::delivery::attempt;
+use crate::runtime::google::auth::{self, Authorization};
 use crate::runtime::log;
 
 /// Subrequests one invocation keeps in flight (the platform allows 6 connections).
@@ -29,47 +27,40 @@ pub const MAX_IN_FLIGHT: usize = 6;
 /// delivered (nearly always), ends there; only a failed one goes on in async
 /// Rust (error body, backoff, retries). Awaiting every call through
 /// wasm-bindgen's futures cost a promise, several closures and a microtask
-/// per wake-up (profiled).
+/// per wake-up (profiled). A token to wait for first sends the whole
+/// delivery to async Rust.
 pub fn deliver_as_promise(
     delivery: Delivery<'static>,
     policy: &'static RetryPolicy,
     on_gave_up: impl FnOnce() + 'static,
 ) -> js_sys::Promise {
-    let Some(timeout_ms) = delivery.first_attempt_timeout(policy, now_ms()) else {
-        conclude(&delivery, DeliveryResult::GaveUp, None, 0);
+    let Some(timeout_ms) = first_attempt_timeout(&delivery, policy) else {
         on_gave_up();
         return js_sys::Promise::resolve(&JsValue::UNDEFINED);
     };
-    // The first attempt starts now only if it needs no token or has one.
-    let bearer = match delivery.api.service_account() {
-        None => None,
-        Some(_) => match auth::cached() {
-            Some(token) => Some(token),
-            None => {
-                return future_to_promise(async move {
-                    if deliver(delivery, policy).await == DeliveryResult::GaveUp {
-                        on_gave_up();
-                    }
-                    Ok(JsValue::UNDEFINED)
-                })
+    let Authorization::Ready(bearer) = auth::authorization(delivery.api) else {
+        return future_to_promise(async move {
+            if deliver_within(delivery, policy, timeout_ms).await == DeliveryResult::GaveUp {
+                on_gave_up();
             }
-        },
+            Ok(JsValue::UNDEFINED)
+        });
     };
     let request = delivery.request();
     let deadline_ms = now_ms() + timeout_ms;
-    let (pending, post) = start(&request, bearer.as_ref(), timeout_ms);
+    let (pending, post) = attempt::start(&request, bearer.as_ref(), timeout_ms);
     // One function for both outcomes (a fetch fulfils only with a Response),
     // so what it captured is freed once the fetch settles, whichever way.
     let settled = Closure::once_into_js(move |settled: JsValue| -> JsValue {
         let settled = settled
             .dyn_into::<web_sys::Response>()
             .map_err(|e| post.network_error(e));
-        if let Some(first) = settled.as_ref().ok().and_then(delivered) {
+        if let Some(first) = settled.as_ref().ok().and_then(attempt::delivered) {
             conclude(&delivery, DeliveryResult::Delivered, Some(&first), 1);
             return JsValue::UNDEFINED;
         }
         future_to_promise(async move {
-            let first = answer(delivery.api, &request, bearer, settled, deadline_ms).await;
+            let first = attempt::answer(delivery.api, &request, bearer, settled, deadline_ms).await;
             if retry_until_done(&delivery, policy, &request, first).await == DeliveryResult::GaveUp
             {
                 on_gave_up();
@@ -84,12 +75,30 @@ pub fn deliver_as_promise(
 /// Attempts with backoff until delivered, refused, or out of the budget
 /// that started at `delivery.started_ms`; then the log line.
 pub async fn deliver(delivery: Delivery<'_>, policy: &RetryPolicy) -> DeliveryResult {
-    let Some(timeout_ms) = delivery.first_attempt_timeout(policy, now_ms()) else {
-        conclude(&delivery, DeliveryResult::GaveUp, None, 0);
-        return DeliveryResult::GaveUp;
-    };
+    match first_attempt_timeout(&delivery, policy) {
+        Some(timeout_ms) => deliver_within(delivery, policy, timeout_ms).await,
+        None => DeliveryResult::GaveUp,
+    }
+}
+
+/// The first attempt's timeout; when the budget has no room for one, the
+/// annotation is logged as given up on.
+fn first_attempt_timeout(delivery: &Delivery<'_>, policy: &RetryPolicy) -> Option<u64> {
+    let timeout_ms = delivery.first_attempt_timeout(policy, now_ms());
+    if timeout_ms.is_none() {
+        conclude(delivery, DeliveryResult::GaveUp, None, 0);
+    }
+    timeout_ms
+}
+
+/// [`deliver`], its first attempt given `timeout_ms`.
+async fn deliver_within(
+    delivery: Delivery<'_>,
+    policy: &RetryPolicy,
+    timeout_ms: u64,
+) -> DeliveryResult {
     let request = delivery.request();
-    let first = attempt(delivery.api, &request, timeout_ms).await;
+    let first = attempt::attempt(delivery.api, &request, timeout_ms).await;
     retry_until_done(&delivery, policy, &request, first).await
 }
 
@@ -121,15 +130,13 @@ async fn retry_until_done(
                 Delay::from(Duration::from_millis(ms)).await;
                 attempts += 1;
                 let timeout_ms = policy.attempt_timeout(delivery.elapsed(now_ms()));
-                last = attempt(delivery.api, request, timeout_ms).await;
+                last = attempt::attempt(delivery.api, request, timeout_ms).await;
             }
         }
     };
     conclude(delivery, result, Some(&last), attempts);
     // A token fetch this annotation started lives as long as this invocation.
-    if delivery.api.service_account().is_some() {
-        auth::outlive_fetch_in_flight().await;
-    }
+    auth::outlive_fetch_in_flight().await;
     result
 }
 
@@ -150,102 +157,4 @@ fn conclude(
             dead_lettered: false,
         },
     ));
-}
-
-/// One annotate call, with its bearer token when a service account signs
-/// the calls, abandoned after `timeout_ms` in all: waiting for a token, the
-/// call, and after a 401 a new token and the call again share that time.
-/// Both modes and the batch endpoint make their calls through this (the
-/// fast first attempt through its parts, [`start`] and [`answer`]).
-pub async fn attempt(api: &ApiTarget, request: &AnnotateRequest, timeout_ms: u64) -> Attempt {
-    let deadline_ms = now_ms() + timeout_ms;
-    let bearer = match api.service_account() {
-        None => None,
-        Some(_) => match auth::bearer(api, deadline_ms).await {
-            Ok(token) => Some(token),
-            Err(failure) => return Attempt::unauthenticated(failure),
-        },
-    };
-    let Some(left_ms) = time_left(deadline_ms) else {
-        return Attempt::failed(OUT_OF_TIME.into());
-    };
-    let (pending, post) = start(request, bearer.as_ref(), left_ms);
-    let settled = post.settle(pending).await;
-    answer(api, request, bearer, settled, deadline_ms).await
-}
-
-const OUT_OF_TIME: &str = "no time left in the attempt for the call";
-
-/// What is left until `deadline_ms`, if anything.
-fn time_left(deadline_ms: u64) -> Option<u64> {
-    Some(deadline_ms.saturating_sub(now_ms())).filter(|&ms| ms > 0)
-}
-
-fn start(
-    request: &AnnotateRequest,
-    bearer: Option<&Bearer>,
-    timeout_ms: u64,
-) -> (PendingResponse, Post) {
-    let headers = match bearer {
-        None => JSON_HEADERS.with(Clone::clone),
-        Some(bearer) => bearer.headers.clone(),
-    };
-    Post::start(&request.url, &headers, &request.body, timeout_ms)
-}
-
-/// What a settled call produced. A 401 for a service account's token (it
-/// was revoked, or the clock is off) drops it, and the call is made once
-/// more with a new one, by the same deadline.
-async fn answer(
-    api: &ApiTarget,
-    request: &AnnotateRequest,
-    bearer: Option<Bearer>,
-    settled: Result<web_sys::Response, String>,
-    deadline_ms: u64,
-) -> Attempt {
-    let first = read_answer(settled).await;
-    let Some(refused) = bearer.filter(|_| first.status == Some(401)) else {
-        return first;
-    };
-    auth::forget(&refused);
-    let bearer = match auth::bearer(api, deadline_ms).await {
-        Ok(bearer) => bearer,
-        Err(failure) => return Attempt::unauthenticated(failure),
-    };
-    let Some(left_ms) = time_left(deadline_ms) else {
-        return Attempt::failed(OUT_OF_TIME.into());
-    };
-    let (pending, post) = start(request, Some(&bearer), left_ms);
-    read_answer(post.settle(pending).await).await
-}
-
-/// A success at once; otherwise the status, `Retry-After` and (capped)
-/// body, which carries Google's error; or why there was no response.
-async fn read_answer(settled: Result<web_sys::Response, String>) -> Attempt {
-    match settled {
-        Ok(resp) => match delivered(&resp) {
-            Some(success) => success,
-            None => {
-                let status = resp.status();
-                let retry_after = retry_after_ms(&resp);
-                Attempt::answered(status, retry_after, read_capped(resp).await)
-            }
-        },
-        Err(e) => Attempt::failed(e),
-    }
-}
-
-/// A success, told without awaiting anything; its body is cancelled.
-fn delivered(resp: &web_sys::Response) -> Option<Attempt> {
-    let attempt = Attempt::answered(resp.status(), None, String::new());
-    if attempt.disposition() != Disposition::Delivered {
-        return None;
-    }
-    cancel_body(resp);
-    Some(attempt)
-}
-
-thread_local! {
-    /// The annotate call's headers with an API key, made once: fetch copies them.
-    static JSON_HEADERS: JsValue = subrequest::headers(CONTENT_TYPE, None);
 }

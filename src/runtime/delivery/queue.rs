@@ -21,7 +21,8 @@ use crate::delivery::{self, Delivery};
 use crate::log::Event;
 use crate::outcome::annotation::Annotation;
 use crate::runtime::clock::now_ms;
-use crate::runtime::delivery::direct::{self, MAX_IN_FLIGHT};
+use crate::runtime::delivery::attempt;
+use crate::runtime::delivery::direct::MAX_IN_FLIGHT;
 use crate::runtime::google::auth;
 use crate::runtime::log;
 
@@ -132,9 +133,7 @@ pub async fn consume(batch: MessageBatch<JsValue>, env: &Env, config: &Config) {
         .for_each(|_| async {})
         .await;
     // A token fetch a message started lives as long as this invocation.
-    if api.service_account().is_some() {
-        auth::outlive_fetch_in_flight().await;
-    }
+    auth::outlive_fetch_in_flight().await;
 }
 
 struct Consumer<'a> {
@@ -205,7 +204,7 @@ impl Consumer<'_> {
             started_ms: envelope.first_seen_ms,
         };
         let timeout_ms = self.plan.policy.attempt_timeout_ms;
-        let attempt = direct::attempt(self.plan.api, &delivery.request(), timeout_ms).await;
+        let attempt = attempt::attempt(self.plan.api, &delivery.request(), timeout_ms).await;
         let plan = self.plan.plan(&envelope, &attempt, js_sys::Math::random());
         let sent = match &plan.send {
             Some(send) => self.send(send).await,

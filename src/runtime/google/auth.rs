@@ -1,6 +1,7 @@
-//! Service-account bearer tokens, one per isolate: signed with WebCrypto,
-//! fetched by at most one exchange at a time, cached until shortly before
-//! they expire. Requests without an outcome never reach this module.
+//! Service-account bearer tokens, one per isolate: signs with WebCrypto
+//! and makes the token fetches that
+//! [`crate::google::service_account`] decides on. Requests without an
+//! outcome never reach this module.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -9,19 +10,17 @@ use std::time::Duration;
 use futures_util::future::{select, Either};
 
 use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
 use worker::{js_sys, Delay};
 
-use crate::config::SERVICE_ACCOUNT_KEY;
-use crate::error::ConfigError;
 use crate::google::annotate_call::{ApiTarget, CONTENT_TYPE};
-use crate::google::auth::{
-    jwt, parse_oauth_error, parse_token_response, token_request_body, AuthFailure, AuthMode,
-    ServiceAccountAuth, Token, FORM_CONTENT_TYPE, JWT_LIFETIME_S, TOKEN_FETCH_TIMEOUT_MS,
+use crate::google::service_account::jwt::{jwt, Signed, FORM_CONTENT_TYPE};
+use crate::google::service_account::token::{
+    read_exchange_answer, AuthFailure, Token, TokenCache, TOKEN_FETCH_TIMEOUT_MS,
 };
+use crate::google::service_account::ServiceAccountAuth;
 use crate::log::Event;
-use crate::redact::snippet_n;
 use crate::runtime::clock::now_ms;
 use crate::runtime::google::subrequest::{self, read_capped, Post};
 use crate::runtime::log;
@@ -47,17 +46,6 @@ extern "C" {
 
 const RS256: &str = "RSASSA-PKCS1-v1_5";
 
-/// A token fetch in flight, shared by every annotation that needs a token.
-struct Pending {
-    promise: js_sys::Promise,
-    /// Which fetch this is: one abandoned as stale must not, when it ends
-    /// after all, clear the fetch that replaced it.
-    generation: u64,
-    /// After this, a fetch that never settled (its request was cancelled)
-    /// is abandoned rather than awaited forever.
-    stale_at_ms: u64,
-}
-
 /// A token and the annotate call's headers that carry it, made once per
 /// token: a warm call costs what an API-key call costs.
 #[derive(Clone)]
@@ -75,76 +63,92 @@ impl Bearer {
     }
 }
 
-thread_local! {
-    /// The private key, imported once as a non-extractable `CryptoKey`.
-    static KEY: RefCell<Option<js_sys::Promise>> = const { RefCell::new(None) };
-    static TOKEN: RefCell<Option<(Token, Bearer)>> = const { RefCell::new(None) };
-    static PENDING: RefCell<Option<Pending>> = const { RefCell::new(None) };
-    static GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+/// A token fetch in flight, shared by every annotation that needs a token
+/// until it settles. Its result stays in Rust, typed; the waiters wait on
+/// a JS promise that settles once the result is written, so each resumes
+/// as from any other I/O it awaits, scheduled by the runtime rather than
+/// from inside the fetch's own continuation.
+#[derive(Clone)]
+struct SharedFetch {
+    settled: js_sys::Promise,
+    result: Rc<RefCell<Option<Result<Bearer, AuthFailure>>>>,
 }
 
-/// The cached token while it is fresh: a warm isolate's calls start at once.
-pub fn cached() -> Option<Bearer> {
+/// What this module keeps for the isolate's life.
+struct Isolate {
+    /// The private key, imported once as a non-extractable `CryptoKey`.
+    key: Option<js_sys::Promise>,
+    /// Whether WebCrypto's refusal of the key was logged.
+    refusal_logged: bool,
+    tokens: TokenCache<Bearer, SharedFetch>,
+}
+
+thread_local! {
+    static ISOLATE: RefCell<Isolate> = const {
+        RefCell::new(Isolate {
+            key: None,
+            refusal_logged: false,
+            tokens: TokenCache::new(),
+        })
+    };
+}
+
+/// The isolate's state, borrowed for `f`, which must not await or call
+/// back into this function.
+fn isolate<R>(f: impl FnOnce(&mut Isolate) -> R) -> R {
+    ISOLATE.with(|i| f(&mut i.borrow_mut()))
+}
+
+/// What an annotate call to an API is sent with, as far as this module
+/// can tell without waiting.
+pub enum Authorization<'a> {
+    /// At hand: no bearer for an API key (it is in the URL), or the
+    /// service account's cached token.
+    Ready(Option<Bearer>),
+    /// This service account's token must be fetched first.
+    Fetch(&'a ServiceAccountAuth),
+}
+
+pub fn authorization(api: &ApiTarget) -> Authorization<'_> {
+    match api.service_account() {
+        None => Authorization::Ready(None),
+        Some(sa) => match isolate(|i| i.tokens.fresh(now_ms())) {
+            Some(bearer) => Authorization::Ready(Some(bearer)),
+            None => Authorization::Fetch(sa),
+        },
+    }
+}
+
+/// What an annotate call to `api` is sent with, a token fetched by
+/// `deadline_ms` if none is at hand: the cached one, the one being
+/// fetched, or a new fetch that every caller until it settles shares.
+pub async fn authorize(api: &ApiTarget, deadline_ms: u64) -> Result<Option<Bearer>, AuthFailure> {
+    let sa = match authorization(api) {
+        Authorization::Ready(bearer) => return Ok(bearer),
+        Authorization::Fetch(sa) => sa,
+    };
     let now = now_ms();
-    TOKEN.with(|t| {
-        (t.borrow().as_ref())
-            .filter(|(token, _)| token.is_fresh(now))
-            .map(|(_, bearer)| bearer.clone())
-    })
+    let left_ms = deadline_ms.saturating_sub(now);
+    if left_ms == 0 {
+        return Err(AuthFailure::out_of_time());
+    }
+    let fetch =
+        isolate(|i| (i.tokens).fetch(now, |generation| SharedFetch::start(sa.clone(), generation)));
+    // A caller that joined a fetch started with more time than it has left
+    // stops waiting at its own deadline; the fetch goes on for the others.
+    let deadline = Delay::from(Duration::from_millis(left_ms));
+    match select(JsFuture::from(fetch.settled.clone()), deadline).await {
+        // The one the fetch cached, unless it was dropped since.
+        Either::Left(_) => fetch
+            .result()
+            .map(|bearer| Some(isolate(|i| i.tokens.fresh(now_ms())).unwrap_or(bearer))),
+        Either::Right(_) => Err(AuthFailure::out_of_time()),
+    }
 }
 
 /// Drops `bearer` after Google refused it (401), unless it was replaced already.
 pub fn forget(bearer: &Bearer) {
-    TOKEN.with(|t| {
-        let mut t = t.borrow_mut();
-        if t.as_ref()
-            .is_some_and(|(_, cached)| cached.token == bearer.token)
-        {
-            *t = None;
-        }
-    });
-}
-
-/// A bearer token by `deadline_ms`: the cached one, the one being fetched,
-/// or a new fetch that every caller until it settles shares (a cold isolate
-/// under load makes one exchange, not one per annotation).
-pub async fn bearer(api: &ApiTarget, deadline_ms: u64) -> Result<Bearer, AuthFailure> {
-    if let Some(bearer) = cached() {
-        return Ok(bearer);
-    }
-    let now = now_ms();
-    let left_ms = deadline_ms.saturating_sub(now);
-    if left_ms == 0 {
-        return Err(out_of_time());
-    }
-    let promise = PENDING.with(|p| {
-        let mut p = p.borrow_mut();
-        match p.as_ref() {
-            Some(pending) if now < pending.stale_at_ms => pending.promise.clone(),
-            _ => {
-                let generation = GENERATION.with(|g| g.replace(g.get() + 1) + 1);
-                let promise = fetch(api.clone(), TOKEN_FETCH_TIMEOUT_MS, generation);
-                *p = Some(Pending {
-                    promise: promise.clone(),
-                    generation,
-                    stale_at_ms: now + TOKEN_FETCH_TIMEOUT_MS + 5_000,
-                });
-                promise
-            }
-        }
-    });
-    // A caller that joined a fetch started with more time than it has left
-    // stops waiting at its own deadline; the fetch goes on for the others.
-    let settled = JsFuture::from(promise);
-    let deadline = Delay::from(Duration::from_millis(left_ms));
-    match select(settled, deadline).await {
-        // The one the fetch cached, unless it was dropped since.
-        Either::Left((Ok(token), _)) => {
-            Ok(cached().unwrap_or_else(|| Bearer::new(&token.as_string().unwrap_or_default())))
-        }
-        Either::Left((Err(failure), _)) => Err(from_js(&failure)),
-        Either::Right(_) => Err(out_of_time()),
-    }
+    isolate(|i| i.tokens.forget(&bearer.token));
 }
 
 /// Waits until the shared token fetch in flight, if any, settles or is
@@ -155,91 +159,61 @@ pub async fn bearer(api: &ApiTarget, deadline_ms: u64) -> Result<Bearer, AuthFai
 /// who joined it would wait out their attempt. An invocation that did not
 /// start it waits no longer than its own annotations would have.
 pub async fn outlive_fetch_in_flight() {
-    let Some((promise, stale_at_ms)) = PENDING.with(|p| {
-        (p.borrow().as_ref()).map(|pending| (pending.promise.clone(), pending.stale_at_ms))
-    }) else {
-        return;
-    };
-    let left_ms = stale_at_ms.saturating_sub(now_ms());
-    if left_ms > 0 {
+    if let Some((fetch, left_ms)) = isolate(|i| i.tokens.in_flight(now_ms())) {
         let deadline = Delay::from(Duration::from_millis(left_ms));
-        let _ = select(JsFuture::from(promise), deadline).await;
+        let _ = select(JsFuture::from(fetch.settled), deadline).await;
     }
 }
 
-/// No token by the attempt's deadline: a transient failure, retried.
-fn out_of_time() -> AuthFailure {
-    AuthFailure {
-        status: None,
-        error: "no token before the attempt's deadline".into(),
-        key_refused: false,
-    }
-}
-
-/// The shared fetch: caches the token, or logs why there is none.
-fn fetch(api: ApiTarget, timeout_ms: u64, generation: u64) -> js_sys::Promise {
-    future_to_promise(async move {
-        let Some(sa) = api.service_account() else {
-            return Err(JsValue::from_str("no service account"));
-        };
-        let result = new_token(sa, timeout_ms).await;
-        PENDING.with(|p| {
-            let mut p = p.borrow_mut();
-            if p.as_ref()
-                .is_some_and(|pending| pending.generation == generation)
-            {
-                *p = None;
-            }
+impl SharedFetch {
+    /// Starts the fetch of `generation`: it caches the token, or logs why
+    /// there is none, whoever is still waiting.
+    fn start(sa: ServiceAccountAuth, generation: u64) -> Self {
+        let result = Rc::new(RefCell::new(None));
+        let slot = Rc::clone(&result);
+        let settled = future_to_promise(async move {
+            let settled = match new_token(&sa).await {
+                Ok(token) => {
+                    let bearer = Bearer::new(&token.value);
+                    isolate(|i| i.tokens.settled(generation, Some((token, bearer.clone()))));
+                    Ok(bearer)
+                }
+                Err(failure) => {
+                    isolate(|i| i.tokens.settled(generation, None));
+                    log::emit(&failure.event(&sa));
+                    Err(failure)
+                }
+            };
+            *slot.borrow_mut() = Some(settled);
+            Ok(JsValue::UNDEFINED)
         });
-        match result {
-            Ok(token) => {
-                let value = JsValue::from_str(&token.value);
-                let bearer = Bearer::new(&token.value);
-                TOKEN.with(|t| *t.borrow_mut() = Some((token, bearer)));
-                Ok(value)
-            }
-            Err(failure) => {
-                log::emit(&Event::AuthFailed {
-                    status: failure.status,
-                    error: snippet_n(&api.scrub(&failure.error), 300),
-                    auth_mode: sa.mode.name(),
-                });
-                Err(to_js(&failure))
-            }
-        }
-    })
+        SharedFetch { settled, result }
+    }
+
+    /// What the fetch produced, once `settled` has.
+    fn result(&self) -> Result<Bearer, AuthFailure> {
+        // Written before the promise settles, so always there.
+        (self.result.borrow().clone()).unwrap_or_else(|| Err(AuthFailure::out_of_time()))
+    }
 }
 
 /// Signs a JWT and, in exchange mode, trades it for an access token.
-async fn new_token(sa: &ServiceAccountAuth, timeout_ms: u64) -> Result<Token, AuthFailure> {
+async fn new_token(sa: &ServiceAccountAuth) -> Result<Token, AuthFailure> {
     let now = now_ms();
     let assertion = signed_jwt(sa, now / 1000).await?;
-    if sa.mode == AuthMode::SelfSignedJwt {
-        return Ok(Token::new(assertion, now, JWT_LIFETIME_S * 1000));
-    }
+    let (url, body) = match sa.use_signed(assertion, now) {
+        Signed::Token(token) => return Ok(token),
+        Signed::Exchange { url, body } => (url, body),
+    };
     let headers = subrequest::headers(FORM_CONTENT_TYPE, None);
-    let body = token_request_body(&assertion);
-    let (pending, post) = Post::start(&sa.token_uri, &headers, &body, timeout_ms);
-    let resp = post.settle(pending).await.map_err(|e| AuthFailure {
-        status: None,
-        error: format!("token endpoint: {e}"),
-        key_refused: false,
-    })?;
+    let (pending, post) = Post::start(url, &headers, &body, TOKEN_FETCH_TIMEOUT_MS);
+    let resp = post
+        .settle(pending)
+        .await
+        .map_err(AuthFailure::unreachable)?;
     let status = resp.status();
     let text = read_capped(resp).await;
-    if status != 200 {
-        let why = parse_oauth_error(&text).unwrap_or_else(|| format!("HTTP {status}"));
-        return Err(AuthFailure {
-            status: Some(status),
-            error: format!("token endpoint answered {status}: {why}"),
-            key_refused: false,
-        });
-    }
-    parse_token_response(&text, now_ms()).map_err(|error| AuthFailure {
-        status: None,
-        error,
-        key_refused: false,
-    })
+    read_exchange_answer(status, &text, now_ms())
 }
 
 /// `base64url(header).base64url(claims).base64url(RS256 signature)`.
@@ -259,58 +233,26 @@ async fn signed_jwt(sa: &ServiceAccountAuth, now_s: u64) -> Result<String, AuthF
 
 /// The import, started once per isolate.
 fn private_key(sa: &ServiceAccountAuth) -> js_sys::Promise {
-    KEY.with(|k| {
-        k.borrow_mut()
-            .get_or_insert_with(|| {
-                let algorithm = js_sys::Object::new();
-                let _ = js_sys::Reflect::set(&algorithm, &"name".into(), &RS256.into());
-                let _ = js_sys::Reflect::set(&algorithm, &"hash".into(), &"SHA-256".into());
-                let usages = js_sys::Array::of1(&"sign".into());
-                let der = js_sys::Uint8Array::from(sa.account.private_key_der.as_slice());
-                import_key("pkcs8", &der, &algorithm, false, &usages)
-                    .unwrap_or_else(|e| js_sys::Promise::reject(&e))
-            })
-            .clone()
+    isolate(|i| {
+        (i.key.get_or_insert_with(|| {
+            let algorithm = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&algorithm, &"name".into(), &RS256.into());
+            let _ = js_sys::Reflect::set(&algorithm, &"hash".into(), &"SHA-256".into());
+            let usages = js_sys::Array::of1(&"sign".into());
+            let der = js_sys::Uint8Array::from(sa.account.private_key_der.as_slice());
+            import_key("pkcs8", &der, &algorithm, false, &usages)
+                .unwrap_or_else(|e| js_sys::Promise::reject(&e))
+        }))
+        .clone()
     })
 }
 
 /// A refused key is a configuration problem, logged once per isolate; the
 /// key's bytes are never part of any message.
 fn key_refused() -> AuthFailure {
-    thread_local! {
-        static LOGGED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
-    if !LOGGED.with(|l| l.replace(true)) {
-        let error = ConfigError::new(
-            SERVICE_ACCOUNT_KEY,
-            "private_key was refused by WebCrypto as an RSA PKCS#8 signing key; annotation is disabled",
-        );
+    if !isolate(|i| std::mem::replace(&mut i.refusal_logged, true)) {
+        let error = AuthFailure::key_refused_config_error();
         log::emit(&Event::config_invalid(&[error], false));
     }
     AuthFailure::key_refused()
-}
-
-/// An [`AuthFailure`] as the shared promise's rejection, and back.
-fn to_js(failure: &AuthFailure) -> JsValue {
-    let array = js_sys::Array::new();
-    array.push(&failure.status.map_or(JsValue::NULL, JsValue::from));
-    array.push(&failure.error.as_str().into());
-    array.push(&failure.key_refused.into());
-    array.into()
-}
-
-fn from_js(value: &JsValue) -> AuthFailure {
-    let array: &js_sys::Array = value.unchecked_ref();
-    if !js_sys::Array::is_array(value) {
-        return AuthFailure {
-            status: None,
-            error: "token fetch failed".into(),
-            key_refused: false,
-        };
-    }
-    AuthFailure {
-        status: array.get(0).as_f64().map(|s| s as u16),
-        error: array.get(1).as_string().unwrap_or_default(),
-        key_refused: array.get(2).as_bool().unwrap_or(false),
-    }
 }

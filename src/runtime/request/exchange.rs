@@ -17,10 +17,10 @@ use crate::delivery::plan::{
 };
 use crate::delivery::retry::RetryPolicy;
 use crate::delivery::Delivery;
-use crate::log::Hop;
 use crate::outcome::Outcome;
 use crate::request::assessment_id::AssessmentId;
 use crate::request::loop_guard::{Loop, Refusal};
+use crate::request::route::Hop;
 use crate::request::token_sources::{self, Extraction, TokenRequest};
 use crate::runtime::bindings::{
     self, fetch_request, fetch_url, header_aliases, header_append, header_delete, header_get,
