@@ -7,11 +7,12 @@ use serde::Serialize;
 use worker::{web_sys, Context, Headers, Method, Queue, Request, Response, Result};
 
 use crate::batch::{self, BatchError, Format, RejectedItem};
+use crate::config::environment::Bindings;
 use crate::config::Config;
 use crate::delivery::envelope::Envelope;
 use crate::delivery::Delivery;
 use crate::log::{Event, Mode};
-use crate::operate::status::{status, Bindings};
+use crate::operate::status::status;
 use crate::request::admin::Admin;
 use crate::runtime::clock::now_ms;
 use crate::runtime::delivery::direct;

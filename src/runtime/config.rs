@@ -1,29 +1,32 @@
-//! Reads the environment into a [`Config`] and the [`Bindings`] found
-//! beside it, once per isolate.
+//! Reads the isolate's environment once: the variables, what is bound as
+//! `UPSTREAM` and the other bindings, handed to [`Config::load`].
 
 use std::sync::OnceLock;
 
 use wasm_bindgen::JsValue;
 use worker::Env;
 
-use crate::config::{Config, UpstreamBinding, VarValue, UPSTREAM};
+use crate::config::environment::{Bindings, Environment, UpstreamBinding, VarValue, WorkerVersion};
+use crate::config::{Config, UPSTREAM};
 use crate::log::Event;
 use crate::operate::metrics::{Context, BINDING as METRICS};
-use crate::operate::status::{Bindings, WorkerVersion, VERSION_METADATA};
+use crate::operate::status::VERSION_METADATA;
 use crate::runtime::delivery::queue;
 use crate::runtime::log;
 use crate::runtime::operate::metrics;
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
-static BINDINGS: OnceLock<Bindings> = OnceLock::new();
 
-/// The isolate's configuration; the first call parses it, sets up the
-/// metrics and logs any problem.
+/// The isolate's configuration; the first call reads the environment, sets
+/// up the metrics and logs any problem.
 pub fn get(env: &Env) -> &'static Config {
     CONFIG.get_or_init(|| {
-        let config = Config::from_values(|name| value(env, name)).with_upstream(upstream(env));
-        let found = bindings(env);
-        let version = found.version.as_ref().map(|v| v.id.as_str());
+        let config = Config::load(Environment {
+            vars: |name: &str| value(env, name),
+            upstream: upstream(env),
+            bindings: bindings(env),
+        });
+        let version = config.bindings.version.as_ref().map(|v| v.id.as_str());
         metrics::init(binding(env, METRICS), Context::new(&config, version));
         // Before the level applies: one line per isolate says who signs.
         if let Ok(api) = &config.api {
@@ -37,9 +40,9 @@ pub fn get(env: &Env) -> &'static Config {
     })
 }
 
-/// What the isolate's environment binds beside its variables.
-pub fn bindings(env: &Env) -> &'static Bindings {
-    BINDINGS.get_or_init(|| Bindings {
+/// What the environment binds beside its variables.
+fn bindings(env: &Env) -> Bindings {
+    Bindings {
         annotations_queue: binding(env, queue::BINDING).is_some(),
         dead_letter_queue: binding(env, queue::DLQ_BINDING).is_some(),
         metrics: binding(env, METRICS).is_some(),
@@ -56,7 +59,7 @@ pub fn bindings(env: &Env) -> &'static Bindings {
                 timestamp: text("timestamp"),
             }
         }),
-    })
+    }
 }
 
 /// The binding `name`, if the environment has one.
