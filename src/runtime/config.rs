@@ -1,9 +1,11 @@
 //! Reads the isolate's environment once: the variables, what is bound as
-//! `UPSTREAM` and the other bindings, handed to [`Config::load`].
+//! `UPSTREAM` and the other bindings, handed to [`Config::load`]. The
+//! `UPSTREAM` service itself is kept here, for every request to use.
 
+use std::cell::OnceCell;
 use std::sync::OnceLock;
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use worker::Env;
 
 use crate::config::environment::{Bindings, Environment, UpstreamBinding, VarValue, WorkerVersion};
@@ -11,19 +13,27 @@ use crate::config::{Config, UPSTREAM};
 use crate::log::Event;
 use crate::operate::metrics::{Context, BINDING as METRICS};
 use crate::operate::status::VERSION_METADATA;
+use crate::runtime::bindings::Service;
 use crate::runtime::delivery::queue;
 use crate::runtime::log;
 use crate::runtime::operate::metrics;
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
 
+thread_local! {
+    /// The `UPSTREAM` binding, when it is a service.
+    static UPSTREAM_SERVICE: OnceCell<Option<JsValue>> = const { OnceCell::new() };
+}
+
 /// The isolate's configuration; the first call reads the environment, sets
 /// up the metrics and logs any problem.
 pub fn get(env: &Env) -> &'static Config {
     CONFIG.get_or_init(|| {
+        let (upstream, service) = upstream(env);
+        UPSTREAM_SERVICE.with(|cell| cell.set(service).ok());
         let config = Config::load(Environment {
             vars: |name: &str| value(env, name),
-            upstream: upstream(env),
+            upstream,
             bindings: bindings(env),
         });
         let version = config.bindings.version.as_ref().map(|v| v.id.as_str());
@@ -38,6 +48,12 @@ pub fn get(env: &Env) -> &'static Config {
         }
         config
     })
+}
+
+/// The `UPSTREAM` service requests go through, read with the configuration
+/// (`None` before it, or when `UPSTREAM` is not a service).
+pub fn upstream_service() -> Option<Service> {
+    UPSTREAM_SERVICE.with(|cell| Some(cell.get()?.as_ref()?.clone().unchecked_into()))
 }
 
 /// What the environment binds beside its variables.
@@ -86,19 +102,20 @@ fn value(env: &Env, name: &str) -> Option<VarValue> {
     })
 }
 
-/// What is bound as `UPSTREAM`: a service binding is an object with a
-/// `fetch` method; a var, queue, KV namespace or bucket is not.
-fn upstream(env: &Env) -> UpstreamBinding {
+/// What is bound as `UPSTREAM`, and the service when it is one: a service
+/// binding is an object with a `fetch` method; a var, queue, KV namespace
+/// or bucket is not.
+fn upstream(env: &Env) -> (UpstreamBinding, Option<JsValue>) {
     let Ok(binding) = js_sys::Reflect::get(env, &JsValue::from_str(UPSTREAM)) else {
-        return UpstreamBinding::Other;
+        return (UpstreamBinding::Other, None);
     };
     if binding.is_undefined() {
-        return UpstreamBinding::Absent;
+        return (UpstreamBinding::Absent, None);
     }
     let fetch = js_sys::Reflect::get(&binding, &JsValue::from_str("fetch")).unwrap_or_default();
     if binding.is_object() && fetch.is_function() {
-        UpstreamBinding::Service
+        (UpstreamBinding::Service, Some(binding))
     } else {
-        UpstreamBinding::Other
+        (UpstreamBinding::Other, None)
     }
 }

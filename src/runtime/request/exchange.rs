@@ -8,7 +8,7 @@ use std::cell::OnceCell;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{js_sys, web_sys, Context, Env, Queue, Result};
 
-use crate::config::{Config, Origin, Upstream, UPSTREAM};
+use crate::config::{Config, Origin, Upstream};
 use crate::delivery::dedup::AnnotationKey;
 use crate::delivery::envelope::Envelope;
 use crate::delivery::Delivery;
@@ -82,11 +82,7 @@ impl Exchange {
                 cookie: cookie.as_deref(),
             },
         );
-        let upstream = (config.upstream == Upstream::Service).then(|| {
-            js_sys::Reflect::get(&env, &JsValue::from_str(UPSTREAM))
-                .unwrap_or_default()
-                .unchecked_into()
-        });
+        let upstream = crate::runtime::config::upstream_service();
         Exchange {
             config,
             names,
