@@ -14,10 +14,12 @@ use crate::request::route::Hop;
 use crate::request::token_sources::{Missing, RejectedToken};
 
 /// Severity, least to most: `LOG_LEVEL` drops the events below it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Debug,
+    /// `LOG_LEVEL`'s default (the configuration table says why).
+    #[default]
     Info,
     Warn,
     Error,

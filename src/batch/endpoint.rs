@@ -9,12 +9,13 @@
 use serde::Serialize;
 
 use super::{parse, BatchError, Format, RejectedItem, MAX_BYTES};
+use crate::config::environment::Bindings;
 use crate::config::Config;
 use crate::delivery::envelope::Envelope;
 use crate::delivery::Delivery;
 use crate::delivery::Mode;
 use crate::log::Event;
-use crate::operate::status::{status, Bindings};
+use crate::operate::status::status;
 use crate::request::admin::Admin;
 
 /// The headers every answer of the endpoint has.

@@ -3,55 +3,45 @@
 //! any, the sources another WAF reads (`TOKEN_SOURCES`, `TOKEN_HEADER`,
 //! `TOKEN_COOKIES`).
 
-use super::vars::*;
+use super::environment::VarValue;
+use super::values::Values;
+use super::vars::{
+    Row, ACTION_SITE_KEY, CHALLENGE_PAGE_SITE_KEY, ENTERPRISE_SITE_KEY, EXPRESS_SITE_KEY,
+    SESSION_SITE_KEY, SITE_KEYS, TOKEN_COOKIES, TOKEN_HEADER, TOKEN_SOURCES,
+};
 use crate::error::ConfigError;
 use crate::request::cookies::CookiePattern;
-use crate::request::token_sources::{
-    Listed, SiteKeys, TokenSources, WafRules, GOOGLE_TOKEN_HEADER,
-};
+use crate::request::token_sources::{Listed, SiteKeys, WafRules, GOOGLE_TOKEN_HEADER};
 
-/// The rules, and the name of the token header they read.
+/// The rules, and the name of the token header they read. `known`: no site
+/// key is of a type the WAF would read by JavaScript truthiness (such keys
+/// are not read at all, and which token is assessed is unknown).
 pub(super) fn waf_rules(
-    get: &impl Fn(&str) -> Option<String>,
+    values: &mut Values,
     token_header: String,
-    problems: &mut Vec<ConfigError>,
+    known: bool,
 ) -> (WafRules, String) {
     // Set means non-empty text, as a JavaScript string is truthy.
-    let set = |var| get(var).is_some();
     let keys = SiteKeys {
-        action: set(ACTION_SITE_KEY),
-        enterprise: set(ENTERPRISE_SITE_KEY),
-        challenge_page: set(CHALLENGE_PAGE_SITE_KEY),
-        session: set(SESSION_SITE_KEY),
-        express: set(EXPRESS_SITE_KEY),
+        action: values.is_set(&ACTION_SITE_KEY.row),
+        enterprise: values.is_set(&ENTERPRISE_SITE_KEY.row),
+        challenge_page: values.is_set(&CHALLENGE_PAGE_SITE_KEY.row),
+        session: values.is_set(&SESSION_SITE_KEY.row),
+        express: values.is_set(&EXPRESS_SITE_KEY.row),
     };
     if keys.any() {
-        for var in [TOKEN_HEADER, TOKEN_SOURCES, TOKEN_COOKIES] {
-            if set(var) {
-                problems.push(ConfigError::new(
-                    var,
+        for row in [&TOKEN_HEADER.row, &TOKEN_SOURCES.row, &TOKEN_COOKIES.row] {
+            if values.is_set(row) {
+                values.report(
+                    row.name,
                     "is ignored: a site key is set, so the WAF is Google's WAF worker, which reads X-Recaptcha-Token and the recaptcha-*-e and recaptcha-*-t cookies by its own rules",
-                ));
+                );
             }
         }
         return (WafRules::Google(keys), GOOGLE_TOKEN_HEADER.to_owned());
     }
-    let patterns = token_cookies(get(TOKEN_COOKIES).as_deref()).unwrap_or_else(|why| {
-        problems.push(ConfigError::new(
-            TOKEN_COOKIES,
-            format!("{why}; using {DEFAULT_TOKEN_COOKIES}"),
-        ));
-        token_cookies(None).unwrap_or_default()
-    });
-    let sources =
-        get(TOKEN_SOURCES).map_or(Ok(TokenSources::default()), |v| TokenSources::parse(&v));
-    let sources = sources.unwrap_or_else(|why| {
-        problems.push(ConfigError::new(
-            TOKEN_SOURCES,
-            format!("{why}; using {DEFAULT_TOKEN_SOURCES}"),
-        ));
-        TokenSources::default()
-    });
+    let patterns = values.or_default(&TOKEN_COOKIES);
+    let sources = values.or_default(&TOKEN_SOURCES);
     let listed = Listed {
         header: sources.header.then(|| token_header.clone()),
         cookies: if sources.cookies {
@@ -60,28 +50,40 @@ pub(super) fn waf_rules(
             Vec::new()
         },
     };
+    if !known {
+        return (WafRules::Unknown, token_header);
+    }
     (WafRules::Listed(listed), token_header)
+}
+
+pub(super) fn is_site_key(row: &Row) -> bool {
+    SITE_KEYS.iter().any(|key| key.row.name == row.name)
 }
 
 /// Site-key variables whose value is not text: Google's worker would read a
 /// number or boolean by JavaScript's truthiness, which the worker does not
 /// imitate, so which token it assesses is unknown.
 pub(super) fn odd_site_keys(lookup: &impl Fn(&str) -> Option<VarValue>) -> Vec<ConfigError> {
-    SITE_KEY_VARS
+    SITE_KEYS
         .iter()
-        .filter(|var| matches!(lookup(var), Some(VarValue::Number(_) | VarValue::Other(_))))
+        .filter(|var| {
+            matches!(
+                lookup(var.row.name),
+                Some(VarValue::Number(_) | VarValue::Other(_))
+            )
+        })
         .map(|var| {
             ConfigError::new(
-                var,
+                var.row.name,
                 "is not a string: write the site key quoted; until then no token names an assessment",
             )
         })
         .collect()
 }
 
-fn token_cookies(v: Option<&str>) -> Result<Vec<CookiePattern>, String> {
-    v.unwrap_or(DEFAULT_TOKEN_COOKIES)
-        .split(',')
+/// `TOKEN_COOKIES`: comma-separated patterns, blanks skipped.
+pub(super) fn token_cookies(v: &str) -> Result<Vec<CookiePattern>, String> {
+    v.split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(CookiePattern::parse)
@@ -90,8 +92,14 @@ fn token_cookies(v: Option<&str>) -> Result<Vec<CookiePattern>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Config;
     use super::*;
+    use crate::config::environment::Environment;
+    use crate::config::{
+        Config, ACTION_SITE_KEY, API_KEY, CHALLENGE_PAGE_SITE_KEY, DEFAULT_TOKEN_HEADER,
+        EXPRESS_SITE_KEY, PROJECT_ID, SESSION_SITE_KEY, SITE_KEY_VARS, TOKEN_COOKIES, TOKEN_HEADER,
+        TOKEN_SOURCES,
+    };
+    use crate::request::token_sources::SiteKeys;
     use crate::testing::test;
     use std::collections::HashMap;
 
@@ -161,12 +169,12 @@ mod tests {
 
     #[test]
     fn a_site_key_that_is_not_text_leaves_the_wafs_choice_unknown() {
-        let c = Config::from_values(|name| match name {
+        let c = Config::load(Environment::vars(|name| match name {
             SESSION_SITE_KEY => Some(VarValue::Text("k".into())),
             ACTION_SITE_KEY => Some(VarValue::Other("a boolean")),
             CHALLENGE_PAGE_SITE_KEY => Some(VarValue::Number(0.0)),
             _ => None,
-        });
+        }));
         assert_eq!(c.token_rules, WafRules::Unknown);
         let vars: Vec<_> = c
             .problems

@@ -4,6 +4,7 @@
 //! secret: the key, the admin token and the private key are never read here
 //! (the types that hold them do not hand them out).
 
+use crate::config::environment::Bindings;
 use crate::config::{Config, Origin, Upstream};
 use crate::json_text::Object;
 
@@ -12,26 +13,6 @@ pub const CRATE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The version metadata binding's conventional name.
 pub const VERSION_METADATA: &str = "CF_VERSION_METADATA";
-
-/// The deployed Worker version, from the version metadata binding.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct WorkerVersion {
-    pub id: String,
-    pub tag: String,
-    pub timestamp: String,
-}
-
-/// What the runtime found in the environment beside the variables.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Bindings {
-    /// The `ANNOTATIONS` queue producer: queue mode.
-    pub annotations_queue: bool,
-    /// The `ANNOTATIONS_DLQ` producer.
-    pub dead_letter_queue: bool,
-    /// The `ANNOTATION_METRICS` dataset.
-    pub metrics: bool,
-    pub version: Option<WorkerVersion>,
-}
 
 /// The configuration in force, as JSON: the status check's answer.
 pub fn status(config: &Config, bindings: &Bindings) -> String {
@@ -138,9 +119,9 @@ fn forwarding(config: &Config) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::environment::{Environment, UpstreamBinding, VarValue, WorkerVersion};
     use crate::config::{
-        UpstreamBinding, ADMIN_TOKEN, API_KEY, LOG_LEVEL, ORIGIN_URL, PROJECT_ID,
-        SERVICE_ACCOUNT_KEY,
+        ADMIN_TOKEN, API_KEY, LOG_LEVEL, ORIGIN_URL, PROJECT_ID, SERVICE_ACCOUNT_KEY,
     };
     use crate::testing::test;
     use std::collections::HashMap;
@@ -234,12 +215,16 @@ mod tests {
 
     #[test]
     fn the_status_lists_every_problem_and_what_falls_back() {
-        let c = config(&[
-            (API_KEY, "has spaces in it"),
-            (ORIGIN_URL, "https://user:hunter2@origin.example"),
-            (LOG_LEVEL, "verbose"),
-        ])
-        .with_upstream(UpstreamBinding::Other);
+        let vars = |name: &str| match name {
+            API_KEY => Some(VarValue::Text("has spaces in it".into())),
+            ORIGIN_URL => Some(VarValue::Text("https://user:hunter2@origin.example".into())),
+            LOG_LEVEL => Some(VarValue::Text("verbose".into())),
+            _ => None,
+        };
+        let c = Config::load(Environment {
+            upstream: UpstreamBinding::Other,
+            ..Environment::vars(vars)
+        });
         let json = status(&c, &Bindings::default());
         assert!(
             !json.contains("hunter2") && !json.contains("has spaces"),

@@ -10,8 +10,8 @@ use worker::{web_sys, Context, Headers, Queue, Request, Response, Result};
 use crate::batch::endpoint::{
     self, Answer, BatchSend, Endpoint, Head, Method, OverCap, RequestHead, Verdict, HEADERS,
 };
+use crate::config::environment::Bindings;
 use crate::config::Config;
-use crate::operate::status::Bindings;
 use crate::request::admin::Admin;
 use crate::runtime::clock::now_ms;
 use crate::runtime::delivery::direct;

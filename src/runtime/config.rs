@@ -1,29 +1,42 @@
-//! Reads the environment into a [`Config`] and the [`Bindings`] found
-//! beside it, once per isolate.
+//! Reads the isolate's environment once: the variables, what is bound as
+//! `UPSTREAM` and the other bindings, handed to [`Config::load`]. The
+//! `UPSTREAM` service itself is kept here, for every request to use.
 
+use std::cell::OnceCell;
 use std::sync::OnceLock;
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use worker::Env;
 
-use crate::config::{Config, UpstreamBinding, VarValue, UPSTREAM};
+use crate::config::environment::{Bindings, Environment, UpstreamBinding, VarValue, WorkerVersion};
+use crate::config::{Config, UPSTREAM};
 use crate::log::Event;
 use crate::operate::metrics::{Context, BINDING as METRICS};
-use crate::operate::status::{Bindings, WorkerVersion, VERSION_METADATA};
+use crate::operate::status::VERSION_METADATA;
+use crate::runtime::bindings::Service;
 use crate::runtime::delivery::queue;
 use crate::runtime::log;
 use crate::runtime::operate::metrics;
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
-static BINDINGS: OnceLock<Bindings> = OnceLock::new();
 
-/// The isolate's configuration; the first call parses it, sets up the
-/// metrics and logs any problem.
+thread_local! {
+    /// The `UPSTREAM` binding, when it is a service.
+    static UPSTREAM_SERVICE: OnceCell<Option<JsValue>> = const { OnceCell::new() };
+}
+
+/// The isolate's configuration; the first call reads the environment, sets
+/// up the metrics and logs any problem.
 pub fn get(env: &Env) -> &'static Config {
     CONFIG.get_or_init(|| {
-        let config = Config::from_values(|name| value(env, name)).with_upstream(upstream(env));
-        let found = bindings(env);
-        let version = found.version.as_ref().map(|v| v.id.as_str());
+        let (upstream, service) = upstream(env);
+        UPSTREAM_SERVICE.with(|cell| cell.set(service).ok());
+        let config = Config::load(Environment {
+            vars: |name: &str| value(env, name),
+            upstream,
+            bindings: bindings(env),
+        });
+        let version = config.bindings.version.as_ref().map(|v| v.id.as_str());
         metrics::init(binding(env, METRICS), Context::new(&config, version));
         // Before the level applies: one line per isolate says who signs.
         if let Ok(api) = &config.api {
@@ -37,9 +50,15 @@ pub fn get(env: &Env) -> &'static Config {
     })
 }
 
-/// What the isolate's environment binds beside its variables.
-pub fn bindings(env: &Env) -> &'static Bindings {
-    BINDINGS.get_or_init(|| Bindings {
+/// The `UPSTREAM` service requests go through, read with the configuration
+/// (`None` before it, or when `UPSTREAM` is not a service).
+pub fn upstream_service() -> Option<Service> {
+    UPSTREAM_SERVICE.with(|cell| Some(cell.get()?.as_ref()?.clone().unchecked_into()))
+}
+
+/// What the environment binds beside its variables.
+fn bindings(env: &Env) -> Bindings {
+    Bindings {
         annotations_queue: binding(env, queue::BINDING).is_some(),
         dead_letter_queue: binding(env, queue::DLQ_BINDING).is_some(),
         metrics: binding(env, METRICS).is_some(),
@@ -56,7 +75,7 @@ pub fn bindings(env: &Env) -> &'static Bindings {
                 timestamp: text("timestamp"),
             }
         }),
-    })
+    }
 }
 
 /// The binding `name`, if the environment has one.
@@ -83,19 +102,20 @@ fn value(env: &Env, name: &str) -> Option<VarValue> {
     })
 }
 
-/// What is bound as `UPSTREAM`: a service binding is an object with a
-/// `fetch` method; a var, queue, KV namespace or bucket is not.
-fn upstream(env: &Env) -> UpstreamBinding {
+/// What is bound as `UPSTREAM`, and the service when it is one: a service
+/// binding is an object with a `fetch` method; a var, queue, KV namespace
+/// or bucket is not.
+fn upstream(env: &Env) -> (UpstreamBinding, Option<JsValue>) {
     let Ok(binding) = js_sys::Reflect::get(env, &JsValue::from_str(UPSTREAM)) else {
-        return UpstreamBinding::Other;
+        return (UpstreamBinding::Other, None);
     };
     if binding.is_undefined() {
-        return UpstreamBinding::Absent;
+        return (UpstreamBinding::Absent, None);
     }
     let fetch = js_sys::Reflect::get(&binding, &JsValue::from_str("fetch")).unwrap_or_default();
     if binding.is_object() && fetch.is_function() {
-        UpstreamBinding::Service
+        (UpstreamBinding::Service, Some(binding))
     } else {
-        UpstreamBinding::Other
+        (UpstreamBinding::Other, None)
     }
 }

@@ -50,9 +50,15 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> js_sy
         Route::Proxy => request::proxy::handle(&req, config, env, ctx),
         Route::Batch(admin) => worker::wasm_bindgen_futures::future_to_promise(async move {
             let queue = delivery::queue::producer(&env);
-            let bindings = config::bindings(&env);
-            let resp =
-                batch::handle(Request::from(req), admin, config, bindings, queue, &ctx).await;
+            let resp = batch::handle(
+                Request::from(req),
+                admin,
+                config,
+                &config.bindings,
+                queue,
+                &ctx,
+            )
+            .await;
             Ok(request::responses::or_internal_error(resp.map(Into::into))?.into())
         }),
         Route::NotFound => request::responses::resolved(batch::not_found()),

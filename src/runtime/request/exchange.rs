@@ -9,7 +9,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{js_sys, web_sys, Context, Env, Queue, Result};
 
-use crate::config::{Config, Origin, Upstream, UPSTREAM};
+use crate::config::{Config, Origin, Upstream};
 use crate::delivery::dedup::AnnotationKey;
 use crate::delivery::envelope::Envelope;
 use crate::delivery::plan::{
@@ -85,11 +85,7 @@ impl Exchange {
                 cookie: cookie.as_deref(),
             },
         );
-        let upstream = (config.upstream == Upstream::Service).then(|| {
-            js_sys::Reflect::get(&env, &JsValue::from_str(UPSTREAM))
-                .unwrap_or_default()
-                .unchecked_into()
-        });
+        let upstream = crate::runtime::config::upstream_service();
         Exchange {
             config,
             names,
