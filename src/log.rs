@@ -4,13 +4,13 @@
 
 use serde::Serialize;
 
-use crate::delivery::{DeliveryResult, Mode};
+use crate::delivery::result::{DeliveryResult, Mode};
 use crate::error::{ConfigError, OutcomeError};
 use crate::google::annotate_call::{ApiTarget, GoogleError};
 use crate::outcome::annotation::{Label, Reason};
 use crate::outcome::rules::AccountKind;
 use crate::request::assessment_id::AssessmentId;
-use crate::request::route::Hop;
+use crate::request::hop::Hop;
 use crate::request::token_sources::{Missing, RejectedToken};
 
 /// Severity, least to most: `LOG_LEVEL` drops the events below it.

@@ -7,10 +7,10 @@
 pub mod dedup;
 pub mod envelope;
 pub mod plan;
+pub mod result;
 pub mod retry;
 
-use serde::Serialize;
-
+use crate::delivery::result::{DeliveryResult, Mode};
 use crate::delivery::retry::{disposition, Disposition, QueueAction, QueuePolicy, RetryPolicy};
 use crate::google::annotate_call::{parse_google_error, AnnotateRequest, ApiTarget, GoogleError};
 use crate::google::service_account::token::AuthFailure;
@@ -148,46 +148,6 @@ impl Attempt {
 /// the key scrubbed first, then at most `max` characters on one line.
 fn outside_text(api: &ApiTarget, text: &str, max: usize) -> String {
     snippet_n(&api.scrub(text), max)
-}
-
-/// How an annotation ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryResult {
-    Delivered,
-    /// Google answered with a final (non-retryable) error.
-    Rejected,
-    /// Retries or time ran out on transient failures.
-    GaveUp,
-}
-
-impl DeliveryResult {
-    pub fn name(self) -> &'static str {
-        match self {
-            DeliveryResult::Delivered => "delivered",
-            DeliveryResult::Rejected => "rejected",
-            DeliveryResult::GaveUp => "gave_up",
-        }
-    }
-}
-
-/// How an annotation travelled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// Sent from the request's `waitUntil`, retried within 20 s.
-    Direct,
-    /// Sent by the queue consumer, retried through the queue.
-    Queue,
-}
-
-impl Mode {
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Direct => "direct",
-            Mode::Queue => "queue",
-        }
-    }
 }
 
 /// The result logged for an annotation whose last attempt ended this way;

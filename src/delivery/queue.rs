@@ -3,7 +3,8 @@
 //!
 //! The consumer in the shell performs the plan; every branch is here.
 
-use super::{Attempt, Delivery, DeliveryResult, End, Mode};
+use super::result::{DeliveryResult, Mode};
+use super::{Attempt, Delivery, End};
 use crate::delivery::envelope::Envelope;
 use crate::delivery::retry::{QueueAction, QueuePolicy};
 use crate::google::annotate_call::ApiTarget;

@@ -224,7 +224,7 @@ fn cut(s: &str, max: usize) -> &str {
 mod tests {
     use super::*;
     use crate::config::{API_KEY, PROJECT_ID};
-    use crate::delivery::{DeliveryResult, Mode};
+    use crate::delivery::result::{DeliveryResult, Mode};
     use crate::google::annotate_call::GoogleError;
     use crate::log::DropReason;
     use crate::outcome::annotation::Label;

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod assessment_id;
 pub mod cookies;
 pub mod header_names;
+pub mod hop;
 pub mod loop_guard;
 pub mod route;
 pub mod status_line;

@@ -3,7 +3,6 @@
 //! the proxy passes it on.
 
 use percent_encoding::percent_decode_str;
-use serde::Serialize;
 
 use crate::config::Config;
 use crate::request::admin::Admin;
@@ -19,17 +18,6 @@ pub enum Route<'a> {
     /// Under the path of an endpoint whose configuration is invalid: 503.
     Disabled,
     Proxy,
-}
-
-/// Where the worker passed a request on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum Hop {
-    /// Straight to the origin (the global `fetch`).
-    #[serde(rename = "origin")]
-    Origin,
-    /// To the Worker bound as `UPSTREAM` (which fetches the origin itself).
-    #[serde(rename = "UPSTREAM")]
-    Upstream,
 }
 
 /// `authorization` is the request's `Authorization` header. The token check

@@ -18,7 +18,9 @@ pub fn set_level(level: Level) {
 /// Records `event`'s data point whatever the level, then logs it unless the
 /// level is above its own; a dropped event is never serialized.
 pub fn emit(event: &Event) {
-    metrics::record(event);
+    if let Some(failed) = metrics::record(event) {
+        emit(&failed);
+    }
     let level = event.level();
     if LEVEL.get().is_some_and(|min| level < *min) {
         return;

@@ -9,8 +9,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::future_to_promise;
 use worker::{js_sys, web_sys, Delay};
 
+use crate::delivery::result::{DeliveryResult, Mode};
 use crate::delivery::retry::RetryPolicy;
-use crate::delivery::{Attempt, Delivery, DeliveryResult, End, Mode, Step};
+use crate::delivery::{Attempt, Delivery, End, Step};
 use crate::google::annotate_call::AnnotateRequest;
 use crate::runtime::clock::now_ms;
 use crate::runtime::delivery::attempt;

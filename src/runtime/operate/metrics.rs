@@ -8,7 +8,6 @@ use wasm_bindgen::JsValue;
 use crate::log::Event;
 use crate::operate::metrics::{data_point, Context};
 use crate::runtime::bindings::write_data_point;
-use crate::runtime::log;
 
 struct Sink {
     dataset: JsValue,
@@ -30,16 +29,13 @@ pub fn init(dataset: Option<JsValue>, context: Context) {
 
 /// Writes `event`'s data point, if it has one and the dataset is bound. The
 /// write does not wait for anything; if it throws, the first such error in
-/// the isolate is logged and the caller carries on.
-pub fn record(event: &Event) {
+/// the isolate is returned for the caller to log, and the caller carries on.
+pub fn record(event: &Event) -> Option<Event> {
     let failure = SINK.with(|sink| {
         let sink = sink.get()?.as_ref()?;
         let point = data_point(event, &sink.context)?;
         write_data_point(&sink.dataset, point.json())
     });
-    if let Some(error) = failure {
-        if !FAILED.replace(true) {
-            log::emit(&Event::MetricsFailed { error });
-        }
-    }
+    let error = failure?;
+    (!FAILED.replace(true)).then_some(Event::MetricsFailed { error })
 }

@@ -14,8 +14,9 @@ use crate::outcome::cache::is_from_cache;
 use crate::outcome::rules::{
     AccountFrom, Candidates, Decision, Missing, ResponseFacts, Rule, RuleSet, BODY_PREFIX_MAX,
 };
+use crate::outcome::Outcome;
+use crate::request::assessment_id::AssessmentId;
 use crate::runtime::log;
-use crate::runtime::request::exchange::Exchange;
 use crate::url::request_path;
 
 /// How long, from the request, the body's first bytes may take: a client
@@ -116,8 +117,21 @@ pub fn begin(req: &web_sys::Request, config: &'static Config) -> Option<RuleRequ
     Some(request)
 }
 
+/// What the rules need of the request's exchange: declared here and
+/// implemented by the exchange, so the rules do not depend on the phases
+/// that call them.
+pub trait Host: Sized + 'static {
+    fn config(&self) -> &'static Config;
+    fn assessment_id(&self) -> Option<AssessmentId>;
+    /// A copy that outlives the response, for work under `waitUntil`.
+    fn detached(&self) -> Self;
+    fn wait_until(&self, work: impl std::future::Future<Output = ()> + 'static);
+    /// Hands the outcome to the annotation phase, as a header's would be.
+    fn send(&self, outcome: Outcome);
+}
+
 /// Response phase, for a response without an outcome header.
-pub fn respond(exchange: &Exchange, request: &RuleRequest, response: &web_sys::Response) {
+pub fn respond(exchange: &impl Host, request: &RuleRequest, response: &web_sys::Response) {
     let rules: &'static RuleSet = &exchange.config().outcome_rules;
     let headers = response.headers();
     let header = |name: &str| headers.get(name).ok().flatten();
@@ -195,7 +209,7 @@ fn prefix_bytes(read: &JsValue) -> Option<(Vec<u8>, bool)> {
 
 /// The rule's outcome with its account, logged and sent as a header's.
 fn fire(
-    exchange: &Exchange,
+    exchange: &impl Host,
     rules: &RuleSet,
     rule: &Rule,
     account: Option<Result<String, Missing>>,

@@ -19,8 +19,8 @@ use crate::delivery::retry::RetryPolicy;
 use crate::delivery::Delivery;
 use crate::outcome::Outcome;
 use crate::request::assessment_id::AssessmentId;
+use crate::request::hop::Hop;
 use crate::request::loop_guard::{Loop, Refusal};
-use crate::request::route::Hop;
 use crate::request::token_sources::{self, Extraction, TokenRequest};
 use crate::runtime::bindings::{
     self, fetch_request, fetch_url, header_aliases, header_append, header_delete, header_get,
@@ -336,5 +336,27 @@ async fn send_queued(
     if after.deliver_directly {
         // Settles when the delivery ends; it never rejects.
         let _ = JsFuture::from(deliver(delivery, key, policy)).await;
+    }
+}
+
+impl rules::Host for Exchange {
+    fn config(&self) -> &'static Config {
+        Exchange::config(self)
+    }
+
+    fn assessment_id(&self) -> Option<AssessmentId> {
+        Exchange::assessment_id(self)
+    }
+
+    fn detached(&self) -> Self {
+        Exchange::detached(self)
+    }
+
+    fn wait_until(&self, work: impl std::future::Future<Output = ()> + 'static) {
+        Exchange::wait_until(self, work)
+    }
+
+    fn send(&self, outcome: Outcome) {
+        Exchange::send(self, outcome)
     }
 }

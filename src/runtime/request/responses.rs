@@ -5,7 +5,7 @@ use wasm_bindgen::JsValue;
 use worker::{js_sys, web_sys, Result};
 
 use crate::log::Event;
-use crate::request::route::Hop;
+use crate::request::hop::Hop;
 use crate::runtime::bindings::{self, header_delete};
 use crate::runtime::log;
 
