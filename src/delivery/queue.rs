@@ -53,9 +53,8 @@ pub struct QueuePlan {
     pub attempts: u32,
     /// The message to send on, if any; a missing binding counts as refused.
     pub send: Option<Send>,
-    /// How the original is settled once the send went (or there was none)…
-    pub if_sent: Settle,
-    /// …and when the send was refused.
+    /// How the original is settled when the send was refused; once it went
+    /// (or there was none) the original is acknowledged.
     pub if_refused: Settle,
     /// The annotation ended with this result; `None` while it goes on.
     pub result: Option<DeliveryResult>,
@@ -76,7 +75,6 @@ impl Consumer<'_> {
         let ended = |result, dead_letter_limit| QueuePlan {
             attempts,
             send: None,
-            if_sent: Settle::Ack,
             if_refused: Settle::Ack,
             result: Some(result),
             dead_letter_limit,
@@ -95,7 +93,6 @@ impl Consumer<'_> {
                         message,
                         delay_seconds,
                     }),
-                    if_sent: Settle::Ack,
                     if_refused: Settle::Retry(Some(delay_seconds)),
                     result: None,
                     dead_letter_limit: false,
@@ -134,7 +131,7 @@ impl QueuePlan {
     /// How the original is settled, once the send (if any) is known.
     pub fn settle(&self, sent: bool) -> Settle {
         if sent || self.send.is_none() {
-            self.if_sent
+            Settle::Ack
         } else {
             self.if_refused
         }
