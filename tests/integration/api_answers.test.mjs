@@ -104,32 +104,28 @@ test('an annotate call answered with a redirect is not followed: a final answer,
   }
 });
 
-test('a successful annotate response\'s body is cancelled at once, not held until the invocation ends', async () => {
-  // Each success's body takes 20 s to arrive. The first call is told to retry
-  // after 2 s, so the batch's invocation lasts over 2 s: a body left unread
-  // would stay open until then.
-  const ids = Array.from({ length: 30 }, () => newId());
+test('a successful annotate response\'s body is read to its end, or abandoned with its attempt: never held longer', async () => {
+  // Google's success body is "{}", read at once so that its connection is
+  // used again. Here each success's body would take 20 s to arrive: the
+  // attempt's 10 s timeout ends the read, and the annotation is delivered.
+  const ids = Array.from({ length: 6 }, () => newId());
   s.api.dripSuccesses(1000, 20);
-  s.api.failNext(503, 1, 2);
   try {
     const m = s.mark();
-    const started = Date.now();
     const res = await s.fetch(ADMIN_PATH, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
       body: JSON.stringify(ids.map((assessment) => ({ assessment, annotation: 'LEGITIMATE' }))),
     });
     assert.equal(res.status, 202);
-    const events = await Promise.all(ids.map((id) => m.waitFor('annotation', (e) => e.assessment === id, 15_000)));
-    const tookMs = Date.now() - started;
+    const events = await Promise.all(ids.map((id) => m.waitFor('annotation', (e) => e.assessment === id, 25_000)));
     assert.deepEqual(new Set(events.map((e) => e.result)), new Set(['delivered']));
-    assert.ok(tookMs > 2000 && tookMs < 8000, `all delivered after ${tookMs} ms`);
     const successes = ids.flatMap((id) => s.api.callsFor(id)).filter((c) => c.status === 200);
-    assert.equal(successes.length, 30);
+    assert.equal(successes.length, 6);
     assert.ok(await until(() => successes.every((c) => c.closedEarlyMs !== undefined), 5000), 'a body was read to its end or never closed');
     const heldMs = Math.max(...successes.map((c) => c.closedEarlyMs));
-    figure('success bodies', { items: 30, delivered_ms: tookMs, longest_held_ms: heldMs });
-    assert.ok(heldMs < 1000, `a success's body was held open ${heldMs} ms`);
+    figure('success bodies', { items: 6, longest_held_ms: heldMs });
+    assert.ok(heldMs < 11_000, `a success's body was held open ${heldMs} ms`);
   } finally {
     s.api.dripSuccesses(0);
   }

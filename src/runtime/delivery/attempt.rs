@@ -4,7 +4,8 @@
 //! a new one and the call again, all by one deadline.
 
 use wasm_bindgen::JsValue;
-use worker::web_sys;
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{js_sys, web_sys};
 
 use crate::delivery::retry::Disposition;
 use crate::delivery::Attempt;
@@ -12,7 +13,7 @@ use crate::google::annotate_call::{AnnotateRequest, ApiTarget, CONTENT_TYPE};
 use crate::runtime::bindings::PendingResponse;
 use crate::runtime::clock::now_ms;
 use crate::runtime::google::auth::{self, Bearer};
-use crate::runtime::google::subrequest::{self, cancel_body, read_capped, retry_after_ms, Post};
+use crate::runtime::google::subrequest::{self, drain_body, read_capped, retry_after_ms, Post};
 
 const OUT_OF_TIME: &str = "no time left in the attempt for the call";
 
@@ -84,7 +85,10 @@ pub(super) async fn answer(
 async fn read_answer(settled: Result<web_sys::Response, String>) -> Attempt {
     match settled {
         Ok(resp) => match delivered(&resp) {
-            Some(success) => success,
+            Some(success) => {
+                let _ = JsFuture::from(js_sys::Promise::resolve(&drain_body(&resp))).await;
+                success
+            }
             None => {
                 let status = resp.status();
                 let retry_after = retry_after_ms(&resp);
@@ -95,14 +99,10 @@ async fn read_answer(settled: Result<web_sys::Response, String>) -> Attempt {
     }
 }
 
-/// A success, told without awaiting anything; its body is cancelled.
+/// A success, told without awaiting anything; the caller drains its body.
 pub(super) fn delivered(resp: &web_sys::Response) -> Option<Attempt> {
     let attempt = Attempt::answered(resp.status(), None, String::new());
-    if attempt.disposition() != Disposition::Delivered {
-        return None;
-    }
-    cancel_body(resp);
-    Some(attempt)
+    (attempt.disposition() == Disposition::Delivered).then_some(attempt)
 }
 
 thread_local! {

@@ -16,6 +16,7 @@ use crate::google::annotate_call::AnnotateRequest;
 use crate::runtime::clock::now_ms;
 use crate::runtime::delivery::attempt;
 use crate::runtime::google::auth::{self, Authorization};
+use crate::runtime::google::subrequest::drain_body;
 use crate::runtime::log;
 
 /// Subrequests one invocation keeps in flight (the platform allows 6 connections).
@@ -56,9 +57,12 @@ pub fn deliver_as_promise(
         let settled = settled
             .dyn_into::<web_sys::Response>()
             .map_err(|e| post.network_error(e));
-        if let Some(first) = settled.as_ref().ok().and_then(attempt::delivered) {
-            conclude(&delivery, DeliveryResult::Delivered, Some(&first), 1);
-            return JsValue::UNDEFINED;
+        if let Ok(resp) = &settled {
+            if let Some(first) = attempt::delivered(resp) {
+                conclude(&delivery, DeliveryResult::Delivered, Some(&first), 1);
+                // The promise waitUntil holds ends when the body is read.
+                return drain_body(resp);
+            }
         }
         future_to_promise(async move {
             let first = attempt::answer(delivery.api, &request, bearer, settled, deadline_ms).await;

@@ -87,13 +87,14 @@ pub fn retry_after_ms(resp: &web_sys::Response) -> Option<u64> {
         .and_then(parse_retry_after)
 }
 
-/// Ends a body that will not be read: left alone, it would hold one of the
-/// invocation's 6 connections until garbage collection.
-pub fn cancel_body(resp: &web_sys::Response) {
-    if let Some(body) = resp.body() {
-        // The promise only reports the cancellation, which cannot fail here.
-        let _ = body.cancel();
-    }
+/// Reads to its end a body whose content is not needed, so that its
+/// connection goes back to the pool: left alone, it would hold one of the
+/// invocation's 6 connections until garbage collection, and cancelling it
+/// closes the connection, which the next call then opens anew (profiled).
+/// The call's abort signal still bounds the read.
+pub fn drain_body(resp: &web_sys::Response) -> JsValue {
+    resp.array_buffer()
+        .map_or(JsValue::UNDEFINED, JsValue::from)
 }
 
 /// At most [`MAX_BODY`] bytes of a response body, as text.
