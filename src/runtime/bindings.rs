@@ -15,30 +15,82 @@ use crate::request::loop_guard::{LoopGuard, LOOP_HEADER};
 use crate::request::status_line::relayable_status_text;
 
 #[wasm_bindgen(inline_js = "
-export function headerAliases(headers, folded, every, readAsHyphen) {
-  let found;
+const MANUAL = { redirect: 'manual' };
+function editHeaders(headers, e, id) {
+  headers.append(e.loop, e.mark);
+  headers.delete(e.outcome);
+  let aliases;
   for (const name of headers.keys()) {
     let read = name;
-    for (const c of readAsHyphen) if (read.includes(c)) read = read.replaceAll(c, '-');
-    if ((every || read !== name) && folded.includes(read)) (found ??= []).push(name);
+    for (const c of e.hyphen) if (read.includes(c)) read = read.replaceAll(c, '-');
+    if ((e.every || read !== name) && e.folded.includes(read)) (aliases ??= []).push(name);
   }
-  return found;
+  if (aliases) for (const name of aliases) headers.delete(name);
+  if (e.id !== undefined) {
+    headers.delete(e.id);
+    if (id !== undefined) headers.set(e.id, id);
+  }
+}
+export function forward(service, req, url, body, e, id) {
+  if (body === undefined) body = req.body;
+  const method = req.method;
+  if (body !== null && (method === 'GET' || method === 'HEAD')) {
+    const outgoing = new Request(url, req);
+    editHeaders(outgoing.headers, e, id);
+    return service ? service.fetch(outgoing, MANUAL) : fetch(outgoing, MANUAL);
+  }
+  const headers = new Headers(req.headers);
+  editHeaders(headers, e, id);
+  const init = { method, headers, body, cf: req.cf, redirect: 'manual' };
+  return service ? service.fetch(url, init) : fetch(url, init);
+}
+export function withoutHeader(from, name, statusText) {
+  const headers = new Headers(from.headers);
+  headers.delete(name);
+  const init = { status: from.status, statusText, headers };
+  const socket = from.webSocket;
+  if (socket) init.webSocket = socket;
+  return new Response(from.body, init);
+}
+export function post(url, headers, body, signal) {
+  return fetch(url, { method: 'POST', headers, body, signal, redirect: 'manual' });
 }")]
 extern "C" {
-    /// The names in `headers` (lower case) that, each character of
-    /// `read_as_hyphen` read as `-`, are one of `folded`: the rule of
-    /// [`fold_header_name`], which CGI-style servers apply. Only names
-    /// with such a character unless `every`: the exact spelling of a
-    /// configured name is deleted by name, which covers its all-`-`
-    /// spelling unless the configured name itself has one.
-    /// One call that walks the names in JS, not one crossing per name.
-    #[wasm_bindgen(js_name = headerAliases)]
-    pub fn header_aliases(
-        headers: &web_sys::Headers,
-        folded: &js_sys::Array,
-        every: bool,
-        read_as_hyphen: &js_sys::JsString,
-    ) -> Option<js_sys::Array>;
+    /// The request phase's fetch, in one call: the client's request to
+    /// `url` (through `service` if given) with its method, body (or `body`,
+    /// a rule's teed branch), `cf` and manual redirects, and its headers
+    /// edited as `edits` says ([`Names::edits`]): the loop mark appended,
+    /// the outcome header and every spelling a CGI-style origin reads as a
+    /// protected name removed (the rule of [`fold_header_name`]), the
+    /// assessment ID header set to `id` or removed. A GET or HEAD with a
+    /// body, which an init cannot carry, goes as a copied `Request`.
+    #[wasm_bindgen(catch)]
+    pub fn forward(
+        service: Option<&Service>,
+        req: &web_sys::Request,
+        url: &str,
+        body: JsValue,
+        edits: &JsValue,
+        id: Option<&str>,
+    ) -> Result<PendingResponse, JsValue>;
+
+    /// `from` with the header `name` removed and `status_text`: the same
+    /// status, streamed body and, for a 101, WebSocket.
+    #[wasm_bindgen(catch, js_name = withoutHeader)]
+    pub fn without_header(
+        from: &web_sys::Response,
+        name: &js_sys::JsString,
+        status_text: &str,
+    ) -> Result<web_sys::Response, JsValue>;
+
+    /// A POST of `body` that hands back a redirect rather than following
+    /// it, abandoned when `signal` fires.
+    pub fn post(
+        url: &str,
+        headers: &JsValue,
+        body: &str,
+        signal: &web_sys::AbortSignal,
+    ) -> PendingResponse;
 }
 
 #[wasm_bindgen(inline_js = "
@@ -76,27 +128,8 @@ extern "C" {
     #[wasm_bindgen(extends = js_sys::Promise)]
     pub type PendingResponse;
 
-    #[wasm_bindgen(js_name = fetch)]
-    pub fn fetch_url(url: &str, init: &web_sys::RequestInit) -> PendingResponse;
-
-    #[wasm_bindgen(js_name = fetch)]
-    pub fn fetch_request(
-        request: &web_sys::Request,
-        init: &web_sys::RequestInit,
-    ) -> PendingResponse;
-
     /// A service binding (`Fetcher`): a `fetch` that goes to another Worker.
     pub type Service;
-
-    #[wasm_bindgen(method, js_name = fetch)]
-    pub fn fetch_url(this: &Service, url: &str, init: &web_sys::RequestInit) -> PendingResponse;
-
-    #[wasm_bindgen(method, js_name = fetch)]
-    pub fn fetch_request(
-        this: &Service,
-        request: &web_sys::Request,
-        init: &web_sys::RequestInit,
-    ) -> PendingResponse;
 
     /// `.then(onFulfilled, onRejected)`.
     #[wasm_bindgen(method, js_name = then)]
@@ -113,53 +146,11 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = get)]
     fn get(this: &NamedHeaders, name: &js_sys::JsString) -> Result<Option<String>, JsValue>;
 
-    #[wasm_bindgen(method, catch, js_name = delete)]
-    fn delete(this: &NamedHeaders, name: &js_sys::JsString) -> Result<(), JsValue>;
-
-    #[wasm_bindgen(method, catch, js_name = set)]
-    fn set(this: &NamedHeaders, name: &js_sys::JsString, value: &str) -> Result<(), JsValue>;
-
-    /// A `Response` or a `ResponseInit`, for the parts the filtered response
-    /// copies: passed as JS values, never copied into wasm and back.
-    type ResponseParts;
+    /// A `Response`, for its status text as a JS string.
+    type WithStatusText;
 
     #[wasm_bindgen(method, getter, js_name = statusText)]
-    fn status_text(this: &ResponseParts) -> js_sys::JsString;
-
-    #[wasm_bindgen(method, setter, js_name = statusText)]
-    fn set_status_text(this: &ResponseParts, text: &js_sys::JsString);
-
-    #[wasm_bindgen(method, getter, js_name = webSocket)]
-    fn web_socket(this: &ResponseParts) -> JsValue;
-
-    #[wasm_bindgen(method, setter, js_name = webSocket)]
-    fn set_web_socket(this: &ResponseParts, socket: &JsValue);
-
-    /// A `Request` or a `RequestInit`, for its method as a JS string.
-    type WithMethod;
-
-    #[wasm_bindgen(method, getter)]
-    fn method(this: &WithMethod) -> js_sys::JsString;
-
-    #[wasm_bindgen(method, setter)]
-    fn set_method(this: &WithMethod, method: &js_sys::JsString);
-
-    /// A `Request` or a `RequestInit`, for its `cf` object, passed as a JS
-    /// value.
-    type WithCf;
-
-    #[wasm_bindgen(method, getter)]
-    fn cf(this: &WithCf) -> JsValue;
-
-    #[wasm_bindgen(method, setter)]
-    fn set_cf(this: &WithCf, cf: &JsValue);
-
-    #[wasm_bindgen(method, catch, js_name = append)]
-    fn append(
-        this: &NamedHeaders,
-        name: &js_sys::JsString,
-        value: &js_sys::JsString,
-    ) -> Result<(), JsValue>;
+    fn status_text(this: &WithStatusText) -> js_sys::JsString;
 
     #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues, catch)]
     fn get_random_values(bytes: &mut [u8]) -> Result<JsValue, JsValue>;
@@ -172,34 +163,6 @@ pub fn header_get(
     headers.unchecked_ref::<NamedHeaders>().get(name)
 }
 
-pub fn header_delete(headers: &web_sys::Headers, name: &js_sys::JsString) -> Result<(), JsValue> {
-    headers.unchecked_ref::<NamedHeaders>().delete(name)
-}
-
-pub fn header_set(
-    headers: &web_sys::Headers,
-    name: &js_sys::JsString,
-    value: &str,
-) -> Result<(), JsValue> {
-    headers.unchecked_ref::<NamedHeaders>().set(name, value)
-}
-
-pub fn header_append(
-    headers: &web_sys::Headers,
-    name: &js_sys::JsString,
-    value: &js_sys::JsString,
-) -> Result<(), JsValue> {
-    headers.unchecked_ref::<NamedHeaders>().append(name, value)
-}
-
-/// The request's `cf` (Cloudflare's facts about it: country, TLS, bot
-/// management) into the init, as `fetch(request)` would carry it; when
-/// there is none it is `undefined`, which the init reads as absent.
-pub fn copy_cf(from: &web_sys::Request, to: &web_sys::RequestInit) {
-    let cf = from.unchecked_ref::<WithCf>().cf();
-    to.unchecked_ref::<WithCf>().set_cf(&cf);
-}
-
 /// Bytes from the runtime's cryptographic generator. Should that ever
 /// throw, they stay zero: loops are still caught, by a guessable nonce.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
@@ -208,28 +171,10 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
-/// The request's method into the init, without a round trip through wasm.
-pub fn copy_method(from: &web_sys::Request, to: &web_sys::RequestInit) {
-    set_method(to, &from.unchecked_ref::<WithMethod>().method());
-}
-
-pub fn set_method(init: &web_sys::RequestInit, method: &js_sys::JsString) {
-    init.unchecked_ref::<WithMethod>().set_method(method);
-}
-
-/// Status text (if a response can carry it, else none) and, for a 101, the
-/// WebSocket of `from`, into `to`.
-pub fn copy_response_parts(from: &web_sys::Response, to: &web_sys::ResponseInit) {
-    let (from, to) = (
-        from.unchecked_ref::<ResponseParts>(),
-        to.unchecked_ref::<ResponseParts>(),
-    );
-    let text = String::from(from.status_text());
-    to.set_status_text(&relayable_status_text(&text).into());
-    let socket = from.web_socket();
-    if !socket.is_null() && !socket.is_undefined() {
-        to.set_web_socket(&socket);
-    }
+/// The status text of `from` if a response can carry it, else none.
+pub fn relayable_status_text_of(from: &web_sys::Response) -> String {
+    let text = String::from(from.unchecked_ref::<WithStatusText>().status_text());
+    relayable_status_text(&text).to_owned()
 }
 
 /// The header names the proxy passes on every request, made JS strings once
@@ -237,21 +182,18 @@ pub fn copy_response_parts(from: &web_sys::Response, to: &web_sys::ResponseInit)
 pub struct Names {
     pub outcome: js_sys::JsString,
     pub token: js_sys::JsString,
-    pub assessment_id: Option<js_sys::JsString>,
     pub cookie: js_sys::JsString,
-    /// The names only the worker or the origin may send to the origin,
-    /// folded (lower case, `-` for `_`), for [`header_aliases`].
-    pub protected_folded: js_sys::Array,
-    /// Whether a configured protected name has a character CGI-style
-    /// servers read as `-`, so that its all-`-` spelling is not one that
-    /// deleting it by name removes.
-    pub protected_has_separator: bool,
-    /// [`READ_AS_HYPHEN`], for [`header_aliases`].
-    pub read_as_hyphen: js_sys::JsString,
-    /// [`LOOP_HEADER`], and the isolate's nonce appended to it.
+    /// [`LOOP_HEADER`].
     pub loop_header: js_sys::JsString,
-    pub loop_mark: js_sys::JsString,
-    /// The isolate's loop guard, whose nonce `loop_mark` is.
+    /// What [`forward`] does to the headers, as a JS object: `loop` and
+    /// `mark` (the loop header and the isolate's nonce), `outcome`, `id`
+    /// (the assessment ID header, if any), `folded` (the names only the
+    /// worker or the origin may send, folded: lower case, `-` for `_`),
+    /// `hyphen` ([`READ_AS_HYPHEN`]) and `every` (whether a configured
+    /// protected name has a character CGI-style servers read as `-`, so
+    /// that its all-`-` spelling is not one deleting it by name removes).
+    pub edits: JsValue,
+    /// The isolate's loop guard, whose nonce the edits append.
     pub loop_guard: LoopGuard,
 }
 
@@ -264,21 +206,32 @@ pub fn names(config: &Config) -> &'static Names {
     NAMES.with(|cell| {
         *cell.get_or_init(|| {
             let loop_guard = LoopGuard::new(random_bytes());
+            let edits = js_sys::Object::new();
+            let set = |key: &str, value: JsValue| {
+                let _ = js_sys::Reflect::set(&edits, &key.into(), &value);
+            };
+            set("loop", LOOP_HEADER.into());
+            set("mark", loop_guard.nonce().into());
+            set("outcome", config.outcome_header.as_str().into());
+            if let Some(id) = config.assessment_id_header.as_deref() {
+                set("id", id.into());
+            }
+            let folded: js_sys::Array = config
+                .protected_request_headers()
+                .map(|name| JsValue::from(fold_header_name(name)))
+                .collect();
+            set("folded", folded.into());
+            set("hyphen", READ_AS_HYPHEN.into());
+            let every = config
+                .protected_request_headers()
+                .any(|name| name.contains(|c| READ_AS_HYPHEN.contains(c)));
+            set("every", every.into());
             Box::leak(Box::new(Names {
                 outcome: config.outcome_header.as_str().into(),
                 token: config.token_header.as_str().into(),
-                assessment_id: config.assessment_id_header.as_deref().map(Into::into),
                 cookie: "cookie".into(),
-                protected_folded: config
-                    .protected_request_headers()
-                    .map(|name| JsValue::from(fold_header_name(name)))
-                    .collect(),
-                protected_has_separator: config
-                    .protected_request_headers()
-                    .any(|name| name.contains(|c| READ_AS_HYPHEN.contains(c))),
-                read_as_hyphen: READ_AS_HYPHEN.into(),
                 loop_header: LOOP_HEADER.into(),
-                loop_mark: loop_guard.nonce().into(),
+                edits: edits.into(),
                 loop_guard,
             }))
         })

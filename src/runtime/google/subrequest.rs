@@ -7,7 +7,7 @@ use worker::wasm_bindgen_futures::JsFuture;
 use worker::{js_sys, web_sys};
 
 use crate::delivery::retry::parse_retry_after;
-use crate::runtime::bindings::{fetch_url, set_method, PendingResponse};
+use crate::runtime::bindings::{post, PendingResponse};
 
 /// Most of a response body read (Google's errors are a few hundred bytes,
 /// a token answer about 1 KB).
@@ -46,13 +46,10 @@ impl Post {
     ) -> (PendingResponse, Post) {
         let signal =
             web_sys::AbortSignal::timeout_with_u32(u32::try_from(timeout_ms).unwrap_or(u32::MAX));
-        let init = web_sys::RequestInit::new();
-        POST.with(|method| set_method(&init, method));
-        init.set_headers(headers);
-        init.set_body(&JsValue::from_str(body));
-        init.set_signal(Some(&signal));
-        init.set_redirect(web_sys::RequestRedirect::Manual);
-        (fetch_url(url, &init), Post { signal, timeout_ms })
+        (
+            post(url, headers, body, &signal),
+            Post { signal, timeout_ms },
+        )
     }
 
     /// The settled response, or why there is none.
@@ -70,11 +67,6 @@ impl Post {
             worker::Error::from(e).to_string()
         }
     }
-}
-
-thread_local! {
-    /// The method as a JS string, made once.
-    static POST: js_sys::JsString = "POST".into();
 }
 
 /// The response's `Retry-After`, in ms.

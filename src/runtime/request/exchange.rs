@@ -3,8 +3,6 @@
 //! forwards, the response phase takes the outcome out, and the annotation
 //! phase sends it after the response.
 
-use std::cell::OnceCell;
-
 use wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{js_sys, web_sys, Context, Env, Queue, Result};
@@ -22,10 +20,7 @@ use crate::request::assessment_id::AssessmentId;
 use crate::request::hop::Hop;
 use crate::request::loop_guard::{Loop, Refusal};
 use crate::request::token_sources::{self, Extraction, TokenRequest};
-use crate::runtime::bindings::{
-    self, fetch_request, fetch_url, header_aliases, header_append, header_delete, header_get,
-    header_set, Names, PendingResponse, Service,
-};
+use crate::runtime::bindings::{self, forward, header_get, Names, PendingResponse, Service};
 use crate::runtime::clock::now_ms;
 use crate::runtime::delivery::dedup;
 use crate::runtime::delivery::direct;
@@ -34,12 +29,6 @@ use crate::runtime::log;
 use crate::runtime::outcome::rules::{self, RuleRequest};
 use crate::runtime::request::responses::{plain_text, without_header};
 use crate::url::origin_request_url;
-
-thread_local! {
-    /// `{ redirect: "manual" }`: redirects are handed to the client, not
-    /// followed. fetch only reads it, so one object serves every request.
-    static MANUAL_REDIRECT: OnceCell<web_sys::RequestInit> = const { OnceCell::new() };
-}
 
 pub struct Exchange {
     config: &'static Config,
@@ -164,7 +153,8 @@ impl Exchange {
     /// through the `UPSTREAM` service binding.
     ///
     /// Usually `fetch(url, { method, headers, body, cf, redirect })`, as the
-    /// simplest pass-through Worker does. `new Request(url, request)` would
+    /// simplest pass-through Worker does, built in one call to JS rather
+    /// than a call per header and field. `new Request(url, request)` would
     /// copy the same things but cost about as much CPU again as the fetch
     /// itself (profiled), so it is kept for what an init cannot carry: a GET
     /// or HEAD with a body (legal HTTP; an init with one throws "cannot have
@@ -174,72 +164,14 @@ impl Exchange {
         req: &web_sys::Request,
         url: &str,
     ) -> std::result::Result<PendingResponse, JsValue> {
-        // A body an outcome rule reads is teed: one branch is the origin's.
-        let body = match self.rules.as_ref().and_then(|r| r.forward_body.clone()) {
-            Some(teed) => Some(teed),
-            None => req.body(),
-        };
-        if body.is_some() && matches!(req.method().as_str(), "GET" | "HEAD") {
-            let outgoing = web_sys::Request::new_with_str_and_init(url, req.unchecked_ref())?;
-            // The copy's headers are its own, so they are edited in place.
-            self.edit_headers(&outgoing.headers())?;
-            return Ok(MANUAL_REDIRECT.with(|cell| {
-                let init = cell.get_or_init(|| {
-                    let init = web_sys::RequestInit::new();
-                    init.set_redirect(web_sys::RequestRedirect::Manual);
-                    init
-                });
-                match &self.upstream {
-                    Some(service) => service.fetch_request(&outgoing, init),
-                    None => fetch_request(&outgoing, init),
-                }
-            }));
-        }
-        // The client's headers cannot be edited: the loop mark goes on a copy.
-        let headers = web_sys::Headers::new_with_headers(&req.headers())?;
-        self.edit_headers(&headers)?;
-        let init = web_sys::RequestInit::new();
-        bindings::copy_method(req, &init);
-        init.set_headers(&headers);
-        init.set_body(&body.map_or(JsValue::NULL, JsValue::from));
-        bindings::copy_cf(req, &init);
-        init.set_redirect(web_sys::RequestRedirect::Manual);
-        Ok(match &self.upstream {
-            Some(service) => service.fetch_url(url, &init),
-            None => fetch_url(url, &init),
-        })
-    }
-
-    /// The names in `headers` a CGI-style origin reads as a protected one.
-    fn aliases(&self, headers: &web_sys::Headers) -> Option<js_sys::Array> {
-        let names = self.names;
-        header_aliases(
-            headers,
-            &names.protected_folded,
-            names.protected_has_separator,
-            &names.read_as_hyphen,
-        )
-    }
-
-    /// Removes what only the origin may say (the outcome header) and what
-    /// only the worker may say (the assessment ID header), in every spelling
-    /// a CGI-style origin reads as them, then sets the ID and appends the
-    /// loop mark.
-    fn edit_headers(&self, headers: &web_sys::Headers) -> std::result::Result<(), JsValue> {
-        header_append(headers, &self.names.loop_header, &self.names.loop_mark)?;
-        header_delete(headers, &self.names.outcome)?;
-        if let Some(aliases) = self.aliases(headers) {
-            for alias in aliases.iter() {
-                headers.delete(&alias.as_string().unwrap_or_default())?;
-            }
-        }
-        if let Some(name) = &self.names.assessment_id {
-            header_delete(headers, name)?;
-            if let Some(id) = self.extraction.id() {
-                header_set(headers, name, id.as_str())?;
-            }
-        }
-        Ok(())
+        // A body an outcome rule reads is teed: one branch is the origin's
+        // (undefined: the request's own).
+        let body = self.rules.as_ref().and_then(|r| r.forward_body.clone());
+        let body = body.map_or(JsValue::UNDEFINED, JsValue::from);
+        let id = self.extraction.id();
+        let id = id.as_ref().map(AssessmentId::as_str);
+        let service = self.upstream.as_ref();
+        forward(service, req, url, body, &self.names.edits, id)
     }
 
     /// Response phase: performs the plan for the origin's response.

@@ -6,7 +6,7 @@ use worker::{js_sys, web_sys, Result};
 
 use crate::log::Event;
 use crate::request::hop::Hop;
-use crate::runtime::bindings::{self, header_delete};
+use crate::runtime::bindings;
 use crate::runtime::log;
 
 /// A response the worker made itself, as the handler's promise. Should even
@@ -50,19 +50,12 @@ pub fn plain_text(status: u16, body: &str) -> Result<web_sys::Response> {
 }
 
 /// The origin's response without the header `name`: the same status,
-/// status text, streamed body and, for a 101, WebSocket.
+/// status text (if a response can carry it), streamed body and, for a 101,
+/// WebSocket.
 pub fn without_header(
     from_origin: &web_sys::Response,
     name: &js_sys::JsString,
 ) -> Result<web_sys::Response> {
-    let headers = web_sys::Headers::new_with_headers(&from_origin.headers())?;
-    header_delete(&headers, name)?;
-    let init = web_sys::ResponseInit::new();
-    init.set_status(from_origin.status());
-    init.set_headers(&headers);
-    bindings::copy_response_parts(from_origin, &init);
-    Ok(web_sys::Response::new_with_opt_readable_stream_and_init(
-        from_origin.body().as_ref(),
-        &init,
-    )?)
+    let status_text = bindings::relayable_status_text_of(from_origin);
+    Ok(bindings::without_header(from_origin, name, &status_text)?)
 }
