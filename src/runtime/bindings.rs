@@ -21,9 +21,9 @@ function editHeaders(headers, e, id) {
   headers.delete(e.outcome);
   let aliases;
   for (const name of headers.keys()) {
-    let read = name;
-    for (const c of e.hyphen) if (read.includes(c)) read = read.replaceAll(c, '-');
-    if ((e.every || read !== name) && e.folded.includes(read)) (aliases ??= []).push(name);
+    if (!e.every && !e.hyphen.test(name)) continue;
+    const read = name.replace(e.hyphens, '-');
+    if (e.folded.includes(read)) (aliases ??= []).push(name);
   }
   if (aliases) for (const name of aliases) headers.delete(name);
   if (e.id !== undefined) {
@@ -189,7 +189,8 @@ pub struct Names {
     /// `mark` (the loop header and the isolate's nonce), `outcome`, `id`
     /// (the assessment ID header, if any), `folded` (the names only the
     /// worker or the origin may send, folded: lower case, `-` for `_`),
-    /// `hyphen` ([`READ_AS_HYPHEN`]) and `every` (whether a configured
+    /// `hyphen` and `hyphens` (a character of [`READ_AS_HYPHEN`], the first
+    /// and every one) and `every` (whether a configured
     /// protected name has a character CGI-style servers read as `-`, so
     /// that its all-`-` spelling is not one deleting it by name removes).
     pub edits: JsValue,
@@ -221,7 +222,13 @@ pub fn names(config: &Config) -> &'static Names {
                 .map(|name| JsValue::from(fold_header_name(name)))
                 .collect();
             set("folded", folded.into());
-            set("hyphen", READ_AS_HYPHEN.into());
+            let class: String = READ_AS_HYPHEN
+                .chars()
+                .flat_map(|c| ["\\".into(), c.to_string()])
+                .collect();
+            let class = format!("[{class}]");
+            set("hyphen", js_sys::RegExp::new(&class, "").into());
+            set("hyphens", js_sys::RegExp::new(&class, "g").into());
             let every = config
                 .protected_request_headers()
                 .any(|name| name.contains(|c| READ_AS_HYPHEN.contains(c)));
