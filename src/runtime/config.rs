@@ -2,16 +2,18 @@
 //! `UPSTREAM` and the other bindings, handed to [`Config::load`]. The
 //! `UPSTREAM` service itself is kept here, for every request to use.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::sync::OnceLock;
 
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use worker::Env;
+use worker::{js_sys, Env};
 
 use crate::config::environment::{Bindings, Environment, UpstreamBinding, VarValue, WorkerVersion};
 use crate::config::{Config, UPSTREAM};
 use crate::log::Event;
-use crate::operate::metrics::{Context, BINDING as METRICS};
+use crate::operate::metrics::{self as point, BINDING as METRICS};
 use crate::operate::status::VERSION_METADATA;
 use crate::runtime::bindings::Service;
 use crate::runtime::delivery::queue;
@@ -21,6 +23,8 @@ use crate::runtime::operate::metrics;
 static CONFIG: OnceLock<Config> = OnceLock::new();
 
 thread_local! {
+    /// The isolate's first lines (who signs, what is wrong), not yet written.
+    static FIRST_LINES: RefCell<Vec<Event>> = const { RefCell::new(Vec::new()) };
     /// The `UPSTREAM` binding, when it is a service.
     static UPSTREAM_SERVICE: OnceCell<Option<JsValue>> = const { OnceCell::new() };
 }
@@ -37,17 +41,51 @@ pub fn get(env: &Env) -> &'static Config {
             bindings: bindings(env),
         });
         let version = config.bindings.version.as_ref().map(|v| v.id.as_str());
-        metrics::init(binding(env, METRICS), Context::new(&config, version));
-        // Before the level applies: one line per isolate says who signs.
+        metrics::init(binding(env, METRICS), point::Context::new(&config, version));
+        // One line per isolate says who signs, whatever the level.
+        let mut first = Vec::new();
         if let Ok(api) = &config.api {
-            log::emit(&Event::credential_in_use(api));
+            first.push(Event::credential_in_use(api));
         }
         log::set_level(config.log_level);
         if !config.problems.is_empty() {
-            log::emit(&Event::config_invalid(&config.problems, config.api.is_ok()));
+            first.push(Event::config_invalid(&config.problems, config.api.is_ok()));
         }
+        FIRST_LINES.with(|lines| *lines.borrow_mut() = first);
         config
     })
+}
+
+/// Writes the isolate's first lines, if not yet written, once `response`
+/// has gone to the client: the first console line of an isolate costs more
+/// than all of a request's own work (profiled), and the client needs none
+/// of it.
+pub fn log_first_lines_after(response: &js_sys::Promise, ctx: &worker::worker_sys::Context) {
+    if FIRST_LINES.with(|lines| lines.borrow().is_empty()) {
+        return;
+    }
+    let write = Closure::once_into_js(log_first_lines);
+    // Only throws outside a request, which this is not.
+    let _ = ctx.wait_until(&after_response(response, &write));
+}
+
+/// Writes the isolate's first lines now, if not yet written.
+pub fn log_first_lines() {
+    for event in FIRST_LINES.with(|lines| std::mem::take(&mut *lines.borrow_mut())) {
+        log::emit_at_any_level(&event);
+    }
+}
+
+#[wasm_bindgen(inline_js = "
+export function afterResponse(response, then) {
+  const later = () => new Promise((resolve) => setTimeout(resolve, 0));
+  return response.then(later, later).then(then);
+}")]
+extern "C" {
+    /// `then`, called in a task after `response` settled: after the
+    /// runtime has taken the response.
+    #[wasm_bindgen(js_name = afterResponse)]
+    fn after_response(response: &js_sys::Promise, then: &JsValue) -> js_sys::Promise;
 }
 
 /// The `UPSTREAM` service requests go through, read with the configuration

@@ -21,10 +21,22 @@ pub fn emit(event: &Event) {
     if let Some(failed) = metrics::record(event) {
         emit(&failed);
     }
-    let level = event.level();
-    if LEVEL.get().is_some_and(|min| level < *min) {
+    if LEVEL.get().is_some_and(|min| event.level() < *min) {
         return;
     }
+    write(event);
+}
+
+/// Logs `event` whatever the level: the isolate's first lines.
+pub fn emit_at_any_level(event: &Event) {
+    if let Some(failed) = metrics::record(event) {
+        emit(&failed);
+    }
+    write(event);
+}
+
+fn write(event: &Event) {
+    let level = event.level();
     let line = event.to_line();
     match level {
         Level::Debug => log_debug(&line),

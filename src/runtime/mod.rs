@@ -21,7 +21,7 @@ mod request;
 use crate::request::route::{route, Route};
 use crate::url::request_path;
 use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use worker::{event, js_sys, web_sys, worker_sys, Context, Env, MessageBatch, Request, Result};
 
 #[event(start)]
@@ -36,7 +36,17 @@ fn start() {
 #[wasm_bindgen]
 pub fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> js_sys::Promise {
     let config = config::get(&env);
-    let ctx = Context::new(ctx);
+    let response = respond(req, config, env, Context::new(ctx.clone().unchecked_into()));
+    config::log_first_lines_after(&response, &ctx);
+    response
+}
+
+fn respond(
+    req: web_sys::Request,
+    config: &'static crate::config::Config,
+    env: Env,
+    ctx: Context,
+) -> js_sys::Promise {
     // The URL and `Authorization` are copied into wasm only when the batch
     // endpoint's path and token are reserved at all.
     let to = match config.reserved {
@@ -69,6 +79,7 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> js_sy
 #[event(queue)]
 async fn consume(batch: MessageBatch<JsValue>, env: Env, _ctx: Context) -> Result<()> {
     let config = config::get(&env);
+    config::log_first_lines();
     delivery::queue::consume(batch, &env, config).await;
     Ok(())
 }
