@@ -5,7 +5,7 @@
 // functions show by name with a build that keeps the name section):
 //
 //   KEEP_NAMES=1 sh scripts/build.sh           # into target/build-names
-//   BENCH_BUILD=target/build-names node bench/profile.mjs [--scenario a|b|c|base1|base2] \
+//   BENCH_BUILD=target/build-names node bench/profile.mjs [--scenario a|b|c|ja|jb|jc|base1|base2] \
 //     [--seconds 10] [--top 25] [--interval-us 100]
 //
 // The inspector slows workerd down; compare shares between contenders, not
@@ -105,7 +105,38 @@ const show = (title, map) => {
     console.log(`${(100 * v / busy).toFixed(1).padStart(6)}%  ${k.length > 140 ? `${k.slice(0, 137)}...` : k}`);
   }
 };
+// Where each sample's self time belongs, by the frame's script: the
+// worker's Rust (wasm functions but wasm-bindgen's shims), wasm-bindgen's JS
+// glue and the crossings (index.js, the shims, js-to-wasm and wasm-to-js),
+// a JS worker's own code, console formatting (workerd serve prints each
+// logged object in inspect form), the runtime's native calls (fetch,
+// Headers, Response...), V8 and workerd outside JS ("(program)"), and GC.
+const category = (node) => {
+  const f = node.callFrame;
+  const fn = f.functionName;
+  if (fn === '(idle)' || fn === '(root)') return null;
+  if (fn === '(garbage collector)') return 'garbage collection';
+  if (fn === '(program)') return 'V8 and workerd outside JS';
+  if (fn === 'js-to-wasm' || fn === 'wasm-to-js' || fn.startsWith('js-to-wasm:') || fn.startsWith('wasm-to-js:')) return 'wasm-bindgen glue and crossings';
+  if (f.url.startsWith('wasm')) return /shim|^__wbindgen|^__externref/.test(fn) ? 'wasm-bindgen glue and crossings' : 'Rust (wasm)';
+  if (f.url.endsWith('index.js')) return 'wasm-bindgen glue and crossings';
+  if (f.url.includes('internal_inspect') || f.url.includes('node-internal')) return 'console formatting';
+  if (f.url) return 'the JS worker\'s own code';
+  return 'runtime calls (fetch, Headers, Response, ...)';
+};
+const perCategory = new Map();
+for (const id of profile.samples) {
+  const k = category(byId.get(id));
+  if (k) perCategory.set(k, (perCategory.get(k) ?? 0) + 1);
+}
+const usPerRequest = (count) => (count * intervalUs) / r.requests;
+
 console.log(`scenario ${c.key} (${c.label}): ${(r.requests / (r.duration_us / 1e6)).toFixed(0)} req/s under the profiler, ` +
   `${total} samples every ${intervalUs} µs, ${(100 * busy / total).toFixed(0)}% busy`);
 show('self time', self);
 show('inclusive time', inclusive);
+console.log('\nby category (µs of CPU per request under the profiler, self time)');
+for (const [k, v] of [...perCategory].sort((x, y) => y[1] - x[1])) {
+  console.log(`${usPerRequest(v).toFixed(1).padStart(8)} µs  ${(100 * v / busy).toFixed(1).padStart(5)}%  ${k}`);
+}
+console.log(`${usPerRequest(busy).toFixed(1).padStart(8)} µs  100.0%  all`);
