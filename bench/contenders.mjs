@@ -60,6 +60,25 @@ export const CONTENDERS = [
 /** Fixed-rate groups: a contender runs at the same rate as its baseline. */
 export const GROUPS = [['base1', 'a', 'b', 'br', 'ja', 'jb'], ['base2', 'c', 'cr', 'cs', 'cj', 'jc'], ['base3', 'd'], ['base4', 'e']];
 
+/**
+ * The contenders of a run: all of `all`, or with `only` (keys) those it
+ * names plus the baselines their ratios need, in table order; and the
+ * fixed-rate groups cut down to them. Throws on a key that names none.
+ */
+export function select(all, only) {
+  if (!only) return { contenders: all, groups: GROUPS };
+  const keys = new Set(only);
+  const unknown = [...keys].filter((k) => !all.some((c) => c.key === k));
+  if (unknown.length) throw new Error(`--only: no contender ${unknown.join(', ')} (the keys: ${all.map((c) => c.key).join(', ')})`);
+  for (const c of all) if (keys.has(c.key) && c.baseline) keys.add(c.baseline);
+  const contenders = all.filter((c) => keys.has(c.key));
+  const groups = GROUPS.map((g) => g.filter((k) => keys.has(k))).filter((g) => g.length);
+  return { contenders, groups };
+}
+
+/** The services that run this worker's build (the others are plain JS). */
+export const WORKER_SERVERS = new Set(['worker', 'workerRules', 'workerExchange', 'workerJwt', 'chain']);
+
 /** bench/load.lua's environment for one run of contender `c`; originHost: the origin's host:port. */
 export function loadEnv(c, { tag, rate = 0, record = '', originHost }) {
   return {
@@ -104,7 +123,8 @@ export function services({ dir, cpu, originUrl, standIn, snap }) {
     GOOGLE_TOKEN_URI: `${standIn}/token`,
     GOOGLE_AUTH_MODE: mode,
   });
-  const worker = [
+  // No snapshot when no chosen row runs this worker (bench/run.mjs --only).
+  const worker = snap && [
     { name: 'index.js', file: path.join(snap, 'index.js'), type: 'esModule' },
     { name: 'index_bg.wasm', file: path.join(snap, 'index_bg.wasm'), type: 'wasm' },
   ];

@@ -5,7 +5,7 @@
 // bench/contenders.mjs, the processes in bench/processes.mjs).
 //
 //   node bench/run.mjs [--quick] [--rounds N] [--seconds S] [--connections C]
-//                      [--cold-runs N] [--out FILE] [--json FILE]
+//                      [--cold-runs N] [--only KEY,KEY,...] [--out FILE] [--json FILE]
 //
 // Phases: a warm-up, fixed concurrency, fixed rate, cold starts, sizes.
 // Prints the tables, and writes BENCHMARKS.md (bench/report.mjs) on a full run.
@@ -19,7 +19,7 @@ import { createGoogleApi } from '../local/google-api.mjs';
 import { OUTCOME } from '../local/origin.mjs';
 import { arg } from '../local/serve.mjs';
 import { CPU, cpuSample, get, pinSelf, problemLines, ROOT, runWrk, scratchDir, startNginx, WORKERD } from './processes.mjs';
-import { API, CONTENDERS, COOKIE, GROUPS, loadEnv, SERVICE_ACCOUNT, services as makeServices, snapshotBuild, TOKEN_BODY } from './contenders.mjs';
+import { API, CONTENDERS, COOKIE, loadEnv, select, SERVICE_ACCOUNT, services as makeServices, snapshotBuild, TOKEN_BODY, WORKER_SERVERS } from './contenders.mjs';
 import { createOAuth } from '../local/google-oauth.mjs';
 import { fmt, markdown, median, pct, printSummary } from './report.mjs';
 
@@ -28,14 +28,17 @@ import { fmt, markdown, median, pct, printSummary } from './report.mjs';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
+// --only: some contenders (and their baselines), for an A/B experiment.
+const only = arg('only', null)?.split(',').map((k) => k.trim()).filter(Boolean) ?? null;
 const O = {
   quick,
+  only,
   rounds: Number(arg('rounds', quick ? 1 : 3)),
   seconds: Number(arg('seconds', quick ? 3 : 10)),
   warmupSeconds: quick ? 1 : 3,
   connections: Number(arg('connections', 8)),
   coldRuns: Number(arg('cold-runs', quick ? 3 : 7)),
-  out: arg('out', quick ? null : path.join(ROOT, 'BENCHMARKS.md')),
+  out: arg('out', quick || only ? null : path.join(ROOT, 'BENCHMARKS.md')),
   runtimeCpu: CPU.runtime,
   clientCpu: CPU.client,
   // As printed in BENCHMARKS.md: without --json/--out FILE (a local path, not how to rerun).
@@ -51,7 +54,21 @@ const dir = scratchDir('annotate-bench-');
 // This process hosts the stand-in: it belongs on the client core.
 pinSelf(O.clientCpu);
 
-const snap = snapshotBuild(dir);
+let CHOSEN;
+let GROUPS;
+try {
+  ({ contenders: CHOSEN, groups: GROUPS } = select(CONTENDERS, only));
+} catch (e) {
+  console.error(e.message);
+  process.exit(2);
+}
+// Cold starts of the kinds the chosen rows run: a plain JS pass-through and this worker.
+const COLD = [
+  ['base1', CHOSEN.some((c) => c.server === 'base1')],
+  ['worker', CHOSEN.some((c) => WORKER_SERVERS.has(c.server))],
+].filter(([, measured]) => measured).map(([k]) => k);
+// This worker's build, copied, when a chosen row runs it.
+const snap = CHOSEN.some((c) => WORKER_SERVERS.has(c.server)) ? snapshotBuild(dir) : null;
 
 const background = await backgroundLoad();
 log(`background load before start: ${Object.entries(background).map(([c, v]) => `cpu${c} ${pct(v)}`).join(', ')}`);
@@ -84,7 +101,7 @@ const originHost = new URL(origin.url).host;
 log(`origin (nginx) ${origin.url}, stand-in ${standIn}, runtime on cpu${O.runtimeCpu}, load generator, origin and stand-in on cpu${O.clientCpu}`);
 
 const kinds = makeServices({ dir, cpu: O.runtimeCpu, originUrl: origin.url, standIn, snap });
-const services = Object.fromEntries(CONTENDERS.map((c) => [c.key, kinds[c.server](c.key)]));
+const services = Object.fromEntries(CHOSEN.map((c) => [c.key, kinds[c.server](c.key)]));
 const running = {}; // one workerd process per contender
 for (const [k, s] of Object.entries(services)) {
   running[k] = await s.start();
@@ -175,9 +192,9 @@ log(`\norigin alone (wrk on cpu${O.clientCpu} straight to nginx, same core as in
 const originAlone = await runOnce({ key: 'origin', server: null, mode: 'none', path: '/' }, { seconds: O.seconds, phase: 'origin' });
 
 log('\nwarm-up');
-for (const c of CONTENDERS) await runOnce(c, { seconds: O.warmupSeconds, phase: 'warmup' });
+for (const c of CHOSEN) await runOnce(c, { seconds: O.warmupSeconds, phase: 'warmup' });
 
-const order = (round) => CONTENDERS.slice(round % CONTENDERS.length).concat(CONTENDERS.slice(0, round % CONTENDERS.length));
+const order = (round) => CHOSEN.slice(round % CHOSEN.length).concat(CHOSEN.slice(0, round % CHOSEN.length));
 
 log(`\nphase 1: fixed concurrency, ${O.connections} connections, ${O.rounds} round(s) of ${O.seconds} s`);
 for (let round = 0; round < O.rounds; round++) {
@@ -201,19 +218,19 @@ for (let round = 0; round < O.rounds; round++) {
 for (const r of Object.values(running)) await r.stop();
 
 log(`\ncold start: fresh workerd process to first response, ${O.coldRuns} runs each, interleaved`);
-const cold = { base1: [], worker: [] };
-for (let i = -1; i < O.coldRuns; i++) { // run -1 warms the page cache and is dropped
-  for (const k of i % 2 ? ['base1', 'worker'] : ['worker', 'base1']) {
+const cold = Object.fromEntries(COLD.map((k) => [k, []]));
+for (let i = -1; i < O.coldRuns && COLD.length; i++) { // run -1 warms the page cache and is dropped
+  for (const k of i % 2 ? COLD : [...COLD].reverse()) {
     const p = await kinds[k](`cold-${k}`).start();
     const ms = (await p.ready()) - p.started;
     await p.stop();
     if (i >= 0) cold[k].push(ms);
   }
 }
-log(`  baseline 1 median ${fmt(median(cold.base1))} ms, this worker median ${fmt(median(cold.worker))} ms`);
+log(`  ${COLD.map((k) => `${k} median ${fmt(median(cold[k]))} ms`).join(', ')}`);
 
-const sizes = sizeReport(snap);
-const problems = CONTENDERS.filter((c) => c.server.startsWith('worker')).flatMap((c) => problemLines(services[c.key].log));
+const sizes = snap ? sizeReport(snap) : [];
+const problems = CHOSEN.filter((c) => c.server.startsWith('worker')).flatMap((c) => problemLines(services[c.key].log));
 const elapsedMin = (performance.now() - t0) / 60000;
 
 await api.close();
@@ -221,7 +238,7 @@ await origin.stop();
 
 const report = {
   options: O, startedAt, elapsedMin, background, machine: machine(), versions: versions(),
-  contenders: CONTENDERS, groups: GROUPS, rates, results, originAlone, cold, sizes, problems,
+  contenders: CHOSEN, groups: GROUPS, rates, results, originAlone, cold, sizes, problems,
   standInErrors, token: { length: TOKEN_BODY.length + 3 + 16 }, cookieLength: COOKIE.length,
   // Each signing process fetches one token and keeps it for the whole run.
   tokenExchanges: oauth.exchanges.length,
@@ -239,11 +256,11 @@ if (O.out) {
 /** Checks every contender answers as expected, and (c) and baseline 2 call the stand-in once. */
 async function smokeTest() {
   for (const [k, r] of Object.entries(running)) {
-    const host = CONTENDERS.find((c) => c.key === k).siteHost ? { host: originHost } : {};
+    const host = CHOSEN.find((c) => c.key === k).siteHost ? { host: originHost } : {};
     const plain = await get(`${r.url}/`, { cookie: COOKIE, ...host });
     if (plain.status !== 200 || plain.body !== 'ok\n') throw new Error(`${k}: GET / answered ${plain.status} ${plain.body}`);
   }
-  for (const k of CONTENDERS.filter((c) => c.record).map((c) => c.key)) {
+  for (const k of CHOSEN.filter((c) => c.record).map((c) => c.key)) {
     const before = api.calls.length;
     const id = `smoke${k.padEnd(11, '0')}`; // 16 letters and digits
     const res = await get(`${running[k].url}/outcome`, { 'x-recaptcha-token': `${TOKEN_BODY}:U=${id}` });

@@ -5,6 +5,8 @@
 # test command.
 #   scripts/bench.sh            full run (about 9 min), writes BENCHMARKS.md
 #   scripts/bench.sh --quick    short run for checking the harness; prints only
+#   scripts/bench.sh --only c,jc   those contenders and their baselines (an A/B
+#                               experiment); prints only unless --out FILE
 # Other options go to bench/run.mjs (--rounds N, --seconds S, --connections C,
 # --cold-runs N, --out FILE, --json FILE). RUNTIME_CPU / CLIENT_CPU pick the two cores.
 set -euo pipefail
