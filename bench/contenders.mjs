@@ -58,16 +58,35 @@ export const CONTENDERS = [
   { key: 'e', label: '(e) this worker → WAF worker, token + outcome: annotate', server: 'chain', mode: 'token', path: '/outcome', record: true, baseline: 'base4' },
 ];
 /** Fixed-rate groups: a contender runs at the same rate as its baseline. */
-export const GROUPS = [['base1', 'a', 'b', 'br', 'ja', 'jb'], ['base2', 'c', 'cr', 'cs', 'cj', 'jc'], ['base3', 'd'], ['base4', 'e']];
+export const GROUPS = [['base1', 'a', 'b', 'br', 'ja', 'jb', 'pa', 'pb'], ['base2', 'c', 'cr', 'cs', 'cj', 'jc', 'pc'], ['base3', 'd'], ['base4', 'e']];
+
+/**
+ * The contenders, with the rows of a plain-JS peer when `peer` names one: a
+ * third party's Worker doing this worker's job (given with --peer FILE or
+ * JS_PEER), run alone on the requests of (a), (b) and (c), after the JS
+ * reference's rows. Another correct JS implementation to measure against,
+ * so the fastest plain JS is not only the one this project wrote.
+ */
+export function contendersWith(peer) {
+  if (!peer) return CONTENDERS;
+  const name = path.basename(peer);
+  const rows = [
+    { key: 'pa', label: `(a) plain-JS peer (${name})`, server: 'peer', mode: 'none', path: '/', baseline: 'base1' },
+    { key: 'pb', label: `(b) plain-JS peer (${name})`, server: 'peer', mode: 'cookie', path: '/', baseline: 'base1' },
+    { key: 'pc', label: `(c) plain-JS peer (${name})`, server: 'peer', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
+  ];
+  const after = CONTENDERS.findIndex((c) => c.key === 'jc') + 1;
+  return [...CONTENDERS.slice(0, after), ...rows, ...CONTENDERS.slice(after)];
+}
 
 /**
  * The contenders of a run: all of `all`, or with `only` (keys) those it
  * names plus the baselines their ratios need, in table order; and the
- * fixed-rate groups cut down to them. Throws on a key that names none.
+ * fixed-rate groups cut down to them (the peer's rows are in a group only
+ * when a peer is given). Throws on a key that names none.
  */
 export function select(all, only) {
-  if (!only) return { contenders: all, groups: GROUPS };
-  const keys = new Set(only);
+  const keys = new Set(only ?? all.map((c) => c.key));
   const unknown = [...keys].filter((k) => !all.some((c) => c.key === k));
   if (unknown.length) throw new Error(`--only: no contender ${unknown.join(', ')} (the keys: ${all.map((c) => c.key).join(', ')})`);
   for (const c of all) if (keys.has(c.key) && c.baseline) keys.add(c.baseline);
@@ -107,13 +126,13 @@ export function snapshotBuild(dir) {
 
 /**
  * The kinds of workerd service: base1, base2, worker (this worker, from
- * `snap`), samework, waf (the WAF double alone) and chain (this worker with
- * the WAF double bound as UPSTREAM), each a function of a process name that returns the
- * service (not started). bench/run.mjs runs one process per contender, so
+ * `snap`), samework, peer (the file `peer`, when given), waf (the WAF double
+ * alone) and chain (this worker with the WAF double bound as UPSTREAM), each
+ * a function of a process name that returns the service (not started). bench/run.mjs runs one process per contender, so
  * every process serves the same number of requests: workerd's heap grows
  * with the requests a process has served, and its GC pauses with it.
  */
-export function services({ dir, cpu, originUrl, standIn, snap }) {
+export function services({ dir, cpu, originUrl, standIn, snap, peer }) {
   const js = (file) => [{ name: path.basename(file), file: path.join(ROOT, file), type: 'esModule' }];
   const annotating = { ORIGIN_URL: originUrl, RECAPTCHA_PROJECT_ID: API.project, RECAPTCHA_API_BASE: standIn, RECAPTCHA_API_KEY: API.key };
   const { RECAPTCHA_API_KEY, ...keyless } = annotating;
@@ -149,6 +168,8 @@ export function services({ dir, cpu, originUrl, standIn, snap }) {
     // The same worker with the README's outcome rules and one for /sign-in.
     workerRules: (name) => workerdService({ name, dir, cpu, modules: worker, bindings: { ...annotating, OUTCOME_RULES } }),
     samework: (name) => workerdService({ name, dir, cpu, modules: js('bench/workers/same-work.js'), bindings: annotating }),
+    // One module, alone, with the bindings it reads (the rest have defaults).
+    peer: (name) => workerdService({ name, dir, cpu, modules: [{ name: path.basename(peer), file: path.resolve(peer), type: 'esModule' }], bindings: annotating }),
     // The same worker signing as a service account: the stand-in serves the
     // token endpoint and checks every bearer token (local/google-oauth.mjs).
     workerExchange: (name) => workerdService({ name, dir, cpu, modules: worker, bindings: signing('exchange') }),

@@ -242,6 +242,7 @@ export function markdown(report) {
   row('load per run', `${O.rounds} round(s) × ${O.seconds} s per contender and load, after a ${O.warmupSeconds} s warm-up each`);
   row('requests', `(b) a ${report.cookieLength}-byte Cookie header; (c) and baseline 2 a ${report.token.length}-byte X-Recaptcha-Token`);
   row('service account', `${report.tokenExchanges ?? '?'} token exchange(s) in the whole run (the exchange row's process; the self-signed row makes none)`);
+  if (O.peer) row('plain-JS peer', `${O.peer.file}, ${O.peer.bytes} bytes, sha256 ${O.peer.sha256.slice(0, 16)}… (given with --peer; a third party's, not in this repository)`);
   L.push('');
 
   L.push(`## Fixed concurrency (${O.connections} connections, closed loop: the saturating rate)`, '');

@@ -5,12 +5,14 @@
 // bench/contenders.mjs, the processes in bench/processes.mjs).
 //
 //   node bench/run.mjs [--quick] [--rounds N] [--seconds S] [--connections C]
-//                      [--cold-runs N] [--only KEY,KEY,...] [--out FILE] [--json FILE]
+//                      [--cold-runs N] [--only KEY,KEY,...] [--peer FILE]
+//                      [--out FILE] [--json FILE]
 //
 // Phases: a warm-up, fixed concurrency, fixed rate, cold starts, sizes.
 // Prints the tables, and writes BENCHMARKS.md (bench/report.mjs) on a full run.
 
 import { execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +21,7 @@ import { createGoogleApi } from '../local/google-api.mjs';
 import { OUTCOME } from '../local/origin.mjs';
 import { arg } from '../local/serve.mjs';
 import { CPU, cpuSample, get, pinSelf, problemLines, ROOT, runWrk, scratchDir, startNginx, WORKERD } from './processes.mjs';
-import { API, CONTENDERS, COOKIE, loadEnv, select, SERVICE_ACCOUNT, services as makeServices, snapshotBuild, TOKEN_BODY, WORKER_SERVERS } from './contenders.mjs';
+import { API, contendersWith, COOKIE, loadEnv, select, SERVICE_ACCOUNT, services as makeServices, snapshotBuild, TOKEN_BODY, WORKER_SERVERS } from './contenders.mjs';
 import { createOAuth } from '../local/google-oauth.mjs';
 import { fmt, markdown, median, pct, printSummary } from './report.mjs';
 
@@ -30,6 +32,12 @@ const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 // --only: some contenders (and their baselines), for an A/B experiment.
 const only = arg('only', null)?.split(',').map((k) => k.trim()).filter(Boolean) ?? null;
+// A third party's plain-JS Worker doing the same job, measured beside ours.
+const peer = arg('peer', process.env.JS_PEER || null);
+if (peer && !fs.existsSync(peer)) {
+  console.error(`--peer ${peer}: no such file`);
+  process.exit(2);
+}
 const O = {
   quick,
   only,
@@ -41,8 +49,14 @@ const O = {
   out: arg('out', quick || only ? null : path.join(ROOT, 'BENCHMARKS.md')),
   runtimeCpu: CPU.runtime,
   clientCpu: CPU.client,
-  // As printed in BENCHMARKS.md: without --json/--out FILE (a local path, not how to rerun).
-  command: (process.env.BENCH_COMMAND ?? `node bench/run.mjs ${argv.join(' ')}`).replace(/ --(json|out) \S+/g, '').trim(),
+  // As printed in BENCHMARKS.md: without --json/--out FILE (a local path, not
+  // how to rerun), and the peer by its file's name, wherever it lies here.
+  command: [
+    process.env.JS_PEER && !arg('peer') ? `JS_PEER=${path.basename(process.env.JS_PEER)}` : '',
+    (process.env.BENCH_COMMAND ?? `node bench/run.mjs ${argv.join(' ')}`)
+      .replace(/ --(json|out) \S+/g, '').replace(/ --peer (\S+)/, (_, f) => ` --peer ${path.basename(f)}`),
+  ].join(' ').trim(),
+  peer: peer && { file: path.basename(peer), bytes: fs.statSync(peer).size, sha256: crypto.createHash('sha256').update(fs.readFileSync(peer)).digest('hex') },
 };
 
 // ---------------------------------------------------------------------------
@@ -57,7 +71,7 @@ pinSelf(O.clientCpu);
 let CHOSEN;
 let GROUPS;
 try {
-  ({ contenders: CHOSEN, groups: GROUPS } = select(CONTENDERS, only));
+  ({ contenders: CHOSEN, groups: GROUPS } = select(contendersWith(peer), only));
 } catch (e) {
   console.error(e.message);
   process.exit(2);
@@ -100,7 +114,7 @@ const origin = await startNginx({ dir, cpu: O.clientCpu });
 const originHost = new URL(origin.url).host;
 log(`origin (nginx) ${origin.url}, stand-in ${standIn}, runtime on cpu${O.runtimeCpu}, load generator, origin and stand-in on cpu${O.clientCpu}`);
 
-const kinds = makeServices({ dir, cpu: O.runtimeCpu, originUrl: origin.url, standIn, snap });
+const kinds = makeServices({ dir, cpu: O.runtimeCpu, originUrl: origin.url, standIn, snap, peer });
 const services = Object.fromEntries(CHOSEN.map((c) => [c.key, kinds[c.server](c.key)]));
 const running = {}; // one workerd process per contender
 for (const [k, s] of Object.entries(services)) {
@@ -227,7 +241,7 @@ for (let i = -1; i < O.coldRuns && COLD.length; i++) { // run -1 warms the page 
     if (i >= 0) cold[k].push(ms);
   }
 }
-log(`  ${COLD.map((k) => `${k} median ${fmt(median(cold[k]))} ms`).join(', ')}`);
+if (O.coldRuns > 0) log(`  ${COLD.map((k) => `${k} median ${fmt(median(cold[k]))} ms`).join(', ')}`);
 
 const sizes = snap ? sizeReport(snap) : [];
 const problems = CHOSEN.filter((c) => c.server.startsWith('worker')).flatMap((c) => problemLines(services[c.key].log));

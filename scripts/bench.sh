@@ -7,6 +7,8 @@
 #   scripts/bench.sh --quick    short run for checking the harness; prints only
 #   scripts/bench.sh --only c,jc   those contenders and their baselines (an A/B
 #                               experiment); prints only unless --out FILE
+#   JS_PEER=FILE scripts/bench.sh   also measures FILE, a third party's plain-JS
+#                               Worker doing the same job (as --peer FILE)
 # Other options go to bench/run.mjs (--rounds N, --seconds S, --connections C,
 # --cold-runs N, --out FILE, --json FILE). RUNTIME_CPU / CLIENT_CPU pick the two cores.
 set -euo pipefail
