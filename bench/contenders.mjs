@@ -34,11 +34,11 @@ export const SERVICE_ACCOUNT = newServiceAccount({ clientEmail: 'bench@bench.iam
  * worker on a route gets them (it fetches its request's own URL).
  */
 export const CONTENDERS = [
-  { key: 'base1', label: 'baseline 1: JS pass-through', server: 'base1', mode: 'none', path: '/' },
+  { key: 'base1', label: 'baseline 1: JS pass-through (lean)', server: 'base1', mode: 'none', path: '/' },
   { key: 'a', label: '(a) this worker, no token', server: 'worker', mode: 'none', path: '/', baseline: 'base1' },
   { key: 'b', label: '(b) this worker, session cookie, no outcome', server: 'worker', mode: 'cookie', path: '/', baseline: 'base1' },
   { key: 'br', label: '(b) the same, with OUTCOME_RULES: no rule matches', server: 'workerRules', mode: 'cookie', path: '/', baseline: 'base1' },
-  { key: 'base2', label: 'baseline 2: JS pass-through + side call', server: 'base2', mode: 'token', path: '/outcome', record: true },
+  { key: 'base2', label: 'baseline 2: JS pass-through + side call (leanside)', server: 'base2', mode: 'token', path: '/outcome', record: true },
   { key: 'c', label: '(c) this worker, token + outcome: annotate (API key)', server: 'worker', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
   { key: 'cr', label: '(c) the same, no header: an outcome rule annotates', server: 'workerRules', mode: 'token', path: '/sign-in', record: true, baseline: 'base2' },
   { key: 'cs', label: '(c) the same, service account, token exchange', server: 'workerExchange', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },

@@ -76,9 +76,11 @@ try {
   console.error(e.message);
   process.exit(2);
 }
-// Cold starts of the kinds the chosen rows run: a plain JS pass-through and this worker.
+// Cold starts of the kinds the chosen rows run: the JS pass-through, the
+// same job in plain JS, and this worker.
 const COLD = [
   ['base1', CHOSEN.some((c) => c.server === 'base1')],
+  ['samework', CHOSEN.some((c) => c.server === 'samework')],
   ['worker', CHOSEN.some((c) => WORKER_SERVERS.has(c.server))],
 ].filter(([, measured]) => measured).map(([k]) => k);
 // This worker's build, copied, when a chosen row runs it.
