@@ -58,7 +58,7 @@ export function scenarioRatios(rows, s, labels) {
  * busy machine a starved contender can make a ratio look met or missed).
  * When the two disagree the verdict is "unclear".
  */
-function throughput(rpsRatio, cpuRatio, min) {
+export function throughput(rpsRatio, cpuRatio, min) {
   if (!Number.isFinite(rpsRatio)) return 'not measured';
   const byRps = rpsRatio >= min;
   return byRps === cpuRatio >= min ? byRps : 'unclear';

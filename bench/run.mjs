@@ -9,7 +9,8 @@
 //                      [--out FILE] [--json FILE]
 //
 // Phases: a warm-up, fixed concurrency, fixed rate, cold starts, sizes.
-// Prints the tables, and writes BENCHMARKS.md (bench/report.mjs) on a full run.
+// Prints the tables, and writes BENCHMARKS.md (bench/report.mjs) with its
+// chart, BENCHMARKS.svg (bench/chart.mjs), on a full run.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -23,7 +24,8 @@ import { arg } from '../local/serve.mjs';
 import { CPU, cpuSample, get, pinSelf, problemLines, ROOT, runWrk, scratchDir, startNginx, WORKERD } from './processes.mjs';
 import { API, contendersWith, COOKIE, loadEnv, select, SERVICE_ACCOUNT, services as makeServices, snapshotBuild, TOKEN_BODY, WORKER_SERVERS } from './contenders.mjs';
 import { createOAuth } from '../local/google-oauth.mjs';
-import { fmt, markdown, median, pct, printSummary } from './report.mjs';
+import { chart } from './chart.mjs';
+import { fmt, markdown, median, pct, printSummary, table } from './report.mjs';
 
 // ---------------------------------------------------------------------------
 // Options
@@ -262,8 +264,11 @@ const report = {
 printSummary(report);
 if (arg('json')) fs.writeFileSync(arg('json'), JSON.stringify(report)); // raw runs, to re-render or compare
 if (O.out) {
-  fs.writeFileSync(O.out, markdown(report));
-  log(`\nwrote ${path.relative(process.cwd(), O.out) || O.out}`);
+  // The chart beside the file, which shows it at its top.
+  const svg = `${O.out.replace(/\.md$/, '')}.svg`;
+  fs.writeFileSync(svg, chart(report, table(report)));
+  fs.writeFileSync(O.out, markdown(report, { chart: path.basename(svg) }));
+  log(`\nwrote ${path.relative(process.cwd(), O.out) || O.out} and ${path.relative(process.cwd(), svg) || svg}`);
 }
 
 // ---------------------------------------------------------------------------
