@@ -9,6 +9,7 @@ import path from 'node:path';
 import { COMPATIBILITY_DATE, ROOT } from '../local/worker.mjs';
 import { goals, LEAN, verdict } from './goals.mjs';
 import { fmt, kib, median, pct, percentile, ratio } from './numbers.mjs';
+import { sizeTables } from './size.mjs';
 
 export { fmt, median, pct } from './numbers.mjs';
 
@@ -77,6 +78,22 @@ export function table(report) {
     }
   }
   return rows;
+}
+
+/** Where the wasm's bytes go (bench/size.mjs), when the run made the profile. */
+function sizeSection(size) {
+  if (!size) return [];
+  if (size.skipped) return [`No size profile: ${size.skipped}.`, ''];
+  const same = size.sameCode
+    ? 'its code and data sections are those of the build measured, to the byte (build/ leaves out the name section)'
+    : `**its code and data sections differ from the build measured** (${size.code.code} and ${size.code.data} bytes against ${size.measured.code} and ${size.measured.data}): the tree changed since`;
+  return [
+    `Where the bytes go, from \`${size.file}\`: the same build with the name section kept (\`KEEP_NAMES=1 scripts/build.sh\`); ${same}. ` +
+      'Each function is counted in the crate its name says; a trait impl in the crate that could write it, drop glue in its type\'s crate, wasm-bindgen\'s wrappers of exports and imports (into which wasm-opt inlines the wrapped function) apart. `node bench/size.mjs` prints the same tables.',
+    '',
+    ...sizeTables(size.profile),
+    '',
+  ];
 }
 
 /** A baseline by its name: lean, leanside, baseline 3... */
@@ -220,6 +237,7 @@ export function markdown(report, { chart } = {}) {
   row('---', '---:', '---:');
   for (const s of report.sizes) row(s.file, `${s.raw} (${kib(s.raw)})`, `${s.gzip} (${kib(s.gzip)})`);
   L.push('');
+  L.push(...sizeSection(report.size));
 
   L.push('## What limits each scenario (fixed concurrency)', '');
   L.push(...limits(report, rows), '');
@@ -251,6 +269,8 @@ export function printSummary(report) {
   console.log(`origin alone: ${fmt(report.originAlone.rps, 0)} req/s`);
   console.log(`cold start median: ${Object.entries(report.cold).map(([k, xs]) => `${k} ${fmt(median(xs))} ms`).join(', ')}`);
   for (const s of report.sizes) console.log(`size ${s.file}: ${s.raw} bytes raw, ${s.gzip} gzip`);
+  const p = report.size?.profile;
+  if (p) console.log(`function bodies by crate: ${p.crates.slice(0, 6).map((c) => `${c.crate} ${c.bytes}`).join(', ')} (of ${p.bodies})`);
   console.log('\ngoals:');
   for (const g of goals(report, rows)) console.log(`  ${verdict(g.met).padEnd(12)} ${g.what}: ${g.value}`);
 }

@@ -26,6 +26,7 @@ import { API, contendersWith, COOKIE, loadEnv, select, SERVICE_ACCOUNT, services
 import { createOAuth } from '../local/google-oauth.mjs';
 import { chart } from './chart.mjs';
 import { fmt, markdown, median, pct, printSummary, table } from './report.mjs';
+import { codeAndData, NAMES_BUILD, sizeProfile } from './size.mjs';
 
 // ---------------------------------------------------------------------------
 // Options
@@ -248,6 +249,8 @@ for (let i = -1; i < O.coldRuns && COLD.length; i++) { // run -1 warms the page 
 if (O.coldRuns > 0) log(`  ${COLD.map((k) => `${k} median ${fmt(median(cold[k]))} ms`).join(', ')}`);
 
 const sizes = snap ? sizeReport(snap) : [];
+// Where the bytes go, for BENCHMARKS.md: only when a file is written.
+const size = snap && O.out ? namesProfile(snap) : null;
 const problems = CHOSEN.filter((c) => c.server.startsWith('worker')).flatMap((c) => problemLines(services[c.key].log));
 const elapsedMin = (performance.now() - t0) / 60000;
 
@@ -256,7 +259,7 @@ await origin.stop();
 
 const report = {
   options: O, startedAt, elapsedMin, background, machine: machine(), versions: versions(),
-  contenders: CHOSEN, groups: GROUPS, rates, results, originAlone, cold, sizes, problems,
+  contenders: CHOSEN, groups: GROUPS, rates, results, originAlone, cold, sizes, size, problems,
   standInErrors, token: { length: TOKEN_BODY.length + 3 + 16 }, cookieLength: COOKIE.length,
   // Each signing process fetches one token and keeps it for the whole run.
   tokenExchanges: oauth.exchanges.length,
@@ -320,6 +323,25 @@ function sizeReport(dirPath) {
     return { file: `build/${rel}`, raw: bytes.length, gzip: zlib.gzipSync(bytes, { level: 9 }).length };
   };
   return ['index_bg.wasm', 'index.js'].map(one).filter(Boolean);
+}
+
+/**
+ * The size profile (bench/size.mjs) of the build with its name section,
+ * target/build-names/, built first if absent or older than build/; and
+ * whether its code and data are those of the build measured.
+ */
+function namesProfile(snapDir) {
+  if (process.env.BENCH_BUILD) return { skipped: 'BENCH_BUILD names another build: run `node bench/size.mjs` on that build\'s names build' };
+  const built = path.join(ROOT, 'build', 'index_bg.wasm');
+  if (!fs.existsSync(NAMES_BUILD) || fs.statSync(NAMES_BUILD).mtimeMs < fs.statSync(built).mtimeMs) {
+    log('\nsize profile: building target/build-names (KEEP_NAMES=1 scripts/build.sh)');
+    const r = spawnSync('sh', [path.join(ROOT, 'scripts', 'build.sh')], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, KEEP_NAMES: '1', FORCE_BUILD: '1' } });
+    if (r.status !== 0) return { skipped: `KEEP_NAMES=1 scripts/build.sh failed (${r.status})` };
+  }
+  const names = fs.readFileSync(NAMES_BUILD);
+  const a = codeAndData(names);
+  const b = codeAndData(fs.readFileSync(path.join(snapDir, 'index_bg.wasm')));
+  return { file: path.relative(ROOT, NAMES_BUILD), profile: sizeProfile(names), sameCode: a.sha256 === b.sha256, code: a, measured: b };
 }
 
 function machine() {
