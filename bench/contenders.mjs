@@ -34,11 +34,11 @@ export const SERVICE_ACCOUNT = newServiceAccount({ clientEmail: 'bench@bench.iam
  * worker on a route gets them (it fetches its request's own URL).
  */
 export const CONTENDERS = [
-  { key: 'base1', label: 'baseline 1: JS pass-through', server: 'base1', mode: 'none', path: '/' },
+  { key: 'base1', label: 'baseline 1: JS pass-through (lean)', server: 'base1', mode: 'none', path: '/' },
   { key: 'a', label: '(a) this worker, no token', server: 'worker', mode: 'none', path: '/', baseline: 'base1' },
   { key: 'b', label: '(b) this worker, session cookie, no outcome', server: 'worker', mode: 'cookie', path: '/', baseline: 'base1' },
   { key: 'br', label: '(b) the same, with OUTCOME_RULES: no rule matches', server: 'workerRules', mode: 'cookie', path: '/', baseline: 'base1' },
-  { key: 'base2', label: 'baseline 2: JS pass-through + side call', server: 'base2', mode: 'token', path: '/outcome', record: true },
+  { key: 'base2', label: 'baseline 2: JS pass-through + side call (leanside)', server: 'base2', mode: 'token', path: '/outcome', record: true },
   { key: 'c', label: '(c) this worker, token + outcome: annotate (API key)', server: 'worker', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
   { key: 'cr', label: '(c) the same, no header: an outcome rule annotates', server: 'workerRules', mode: 'token', path: '/sign-in', record: true, baseline: 'base2' },
   { key: 'cs', label: '(c) the same, service account, token exchange', server: 'workerExchange', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
@@ -58,7 +58,45 @@ export const CONTENDERS = [
   { key: 'e', label: '(e) this worker → WAF worker, token + outcome: annotate', server: 'chain', mode: 'token', path: '/outcome', record: true, baseline: 'base4' },
 ];
 /** Fixed-rate groups: a contender runs at the same rate as its baseline. */
-export const GROUPS = [['base1', 'a', 'b', 'br', 'ja', 'jb'], ['base2', 'c', 'cr', 'cs', 'cj', 'jc'], ['base3', 'd'], ['base4', 'e']];
+export const GROUPS = [['base1', 'a', 'b', 'br', 'ja', 'jb', 'pa', 'pb'], ['base2', 'c', 'cr', 'cs', 'cj', 'jc', 'pc'], ['base3', 'd'], ['base4', 'e']];
+
+/**
+ * The contenders, with the rows of a plain-JS peer when `peer` names one: a
+ * third party's Worker doing this worker's job (given with --peer FILE or
+ * JS_PEER), run alone on the requests of (a), (b) and (c), after the JS
+ * reference's rows. Another correct JS implementation to measure against,
+ * so the fastest plain JS is not only the one this project wrote.
+ */
+export function contendersWith(peer) {
+  if (!peer) return CONTENDERS;
+  const name = path.basename(peer);
+  const rows = [
+    { key: 'pa', label: `(a) plain-JS peer (${name})`, server: 'peer', mode: 'none', path: '/', baseline: 'base1' },
+    { key: 'pb', label: `(b) plain-JS peer (${name})`, server: 'peer', mode: 'cookie', path: '/', baseline: 'base1' },
+    { key: 'pc', label: `(c) plain-JS peer (${name})`, server: 'peer', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
+  ];
+  const after = CONTENDERS.findIndex((c) => c.key === 'jc') + 1;
+  return [...CONTENDERS.slice(0, after), ...rows, ...CONTENDERS.slice(after)];
+}
+
+/**
+ * The contenders of a run: all of `all`, or with `only` (keys) those it
+ * names plus the baselines their ratios need, in table order; and the
+ * fixed-rate groups cut down to them (the peer's rows are in a group only
+ * when a peer is given). Throws on a key that names none.
+ */
+export function select(all, only) {
+  const keys = new Set(only ?? all.map((c) => c.key));
+  const unknown = [...keys].filter((k) => !all.some((c) => c.key === k));
+  if (unknown.length) throw new Error(`--only: no contender ${unknown.join(', ')} (the keys: ${all.map((c) => c.key).join(', ')})`);
+  for (const c of all) if (keys.has(c.key) && c.baseline) keys.add(c.baseline);
+  const contenders = all.filter((c) => keys.has(c.key));
+  const groups = GROUPS.map((g) => g.filter((k) => keys.has(k))).filter((g) => g.length);
+  return { contenders, groups };
+}
+
+/** The services that run this worker's build (the others are plain JS). */
+export const WORKER_SERVERS = new Set(['worker', 'workerRules', 'workerExchange', 'workerJwt', 'chain']);
 
 /** bench/load.lua's environment for one run of contender `c`; originHost: the origin's host:port. */
 export function loadEnv(c, { tag, rate = 0, record = '', originHost }) {
@@ -88,13 +126,13 @@ export function snapshotBuild(dir) {
 
 /**
  * The kinds of workerd service: base1, base2, worker (this worker, from
- * `snap`), samework, waf (the WAF double alone) and chain (this worker with
- * the WAF double bound as UPSTREAM), each a function of a process name that returns the
- * service (not started). bench/run.mjs runs one process per contender, so
+ * `snap`), samework, peer (the file `peer`, when given), waf (the WAF double
+ * alone) and chain (this worker with the WAF double bound as UPSTREAM), each
+ * a function of a process name that returns the service (not started). bench/run.mjs runs one process per contender, so
  * every process serves the same number of requests: workerd's heap grows
  * with the requests a process has served, and its GC pauses with it.
  */
-export function services({ dir, cpu, originUrl, standIn, snap }) {
+export function services({ dir, cpu, originUrl, standIn, snap, peer }) {
   const js = (file) => [{ name: path.basename(file), file: path.join(ROOT, file), type: 'esModule' }];
   const annotating = { ORIGIN_URL: originUrl, RECAPTCHA_PROJECT_ID: API.project, RECAPTCHA_API_BASE: standIn, RECAPTCHA_API_KEY: API.key };
   const { RECAPTCHA_API_KEY, ...keyless } = annotating;
@@ -104,7 +142,8 @@ export function services({ dir, cpu, originUrl, standIn, snap }) {
     GOOGLE_TOKEN_URI: `${standIn}/token`,
     GOOGLE_AUTH_MODE: mode,
   });
-  const worker = [
+  // No snapshot when no chosen row runs this worker (bench/run.mjs --only).
+  const worker = snap && [
     { name: 'index.js', file: path.join(snap, 'index.js'), type: 'esModule' },
     { name: 'index_bg.wasm', file: path.join(snap, 'index_bg.wasm'), type: 'wasm' },
   ];
@@ -129,6 +168,8 @@ export function services({ dir, cpu, originUrl, standIn, snap }) {
     // The same worker with the README's outcome rules and one for /sign-in.
     workerRules: (name) => workerdService({ name, dir, cpu, modules: worker, bindings: { ...annotating, OUTCOME_RULES } }),
     samework: (name) => workerdService({ name, dir, cpu, modules: js('bench/workers/same-work.js'), bindings: annotating }),
+    // One module, alone, with the bindings it reads (the rest have defaults).
+    peer: (name) => workerdService({ name, dir, cpu, modules: [{ name: path.basename(peer), file: path.resolve(peer), type: 'esModule' }], bindings: annotating }),
     // The same worker signing as a service account: the stand-in serves the
     // token endpoint and checks every bearer token (local/google-oauth.mjs).
     workerExchange: (name) => workerdService({ name, dir, cpu, modules: worker, bindings: signing('exchange') }),

@@ -5,8 +5,11 @@
 // functions show by name with a build that keeps the name section):
 //
 //   KEEP_NAMES=1 sh scripts/build.sh           # into target/build-names
-//   BENCH_BUILD=target/build-names node bench/profile.mjs [--scenario a|b|c|ja|jb|jc|base1|base2] \
-//     [--seconds 10] [--top 25] [--interval-us 100]
+//   BENCH_BUILD=target/build-names node bench/profile.mjs [--scenario a|b|c|base1|base2] \
+//     [--seconds 10] [--top 25] [--interval-us 100] [--peer FILE]
+//
+// Any contender key of bench/run.mjs is a scenario (ja, jc...; pa, pb, pc
+// with --peer FILE or JS_PEER, the plain-JS peer).
 //
 // The inspector slows workerd down; compare shares between contenders, not
 // the absolute rates. Needs node's WebSocket (--experimental-websocket on
@@ -17,7 +20,7 @@ import path from 'node:path';
 import { createGoogleApi } from '../local/google-api.mjs';
 import { arg } from '../local/serve.mjs';
 import { freePort } from '../local/worker.mjs';
-import { API, CONTENDERS, loadEnv, services as makeServices, snapshotBuild } from './contenders.mjs';
+import { API, contendersWith, loadEnv, services as makeServices, snapshotBuild, WORKER_SERVERS } from './contenders.mjs';
 import { CPU, pinSelf, runWrk, scratchDir, startNginx } from './processes.mjs';
 
 if (typeof WebSocket === 'undefined') {
@@ -29,8 +32,10 @@ const scenario = arg('scenario', 'a');
 const seconds = Number(arg('seconds', 10));
 const top = Number(arg('top', 25));
 const intervalUs = Number(arg('interval-us', 100));
-const c = CONTENDERS.find((x) => x.key === scenario);
-if (!c) throw new Error(`unknown scenario ${scenario}: one of ${CONTENDERS.map((x) => x.key).join(', ')}`);
+const peer = arg('peer', process.env.JS_PEER || null);
+const all = contendersWith(peer);
+const c = all.find((x) => x.key === scenario);
+if (!c) throw new Error(`unknown scenario ${scenario}: one of ${all.map((x) => x.key).join(', ')}`);
 
 const dir = scratchDir('annotate-profile-');
 pinSelf(CPU.client);
@@ -38,7 +43,8 @@ pinSelf(CPU.client);
 const api = createGoogleApi(API);
 const standIn = `http://127.0.0.1:${await api.listen()}`;
 const origin = await startNginx({ dir, cpu: CPU.client });
-const svc = makeServices({ dir, cpu: CPU.runtime, originUrl: origin.url, standIn, snap: snapshotBuild(dir) })[c.server](c.key);
+const snap = WORKER_SERVERS.has(c.server) ? snapshotBuild(dir) : null;
+const svc = makeServices({ dir, cpu: CPU.runtime, originUrl: origin.url, standIn, snap, peer })[c.server](c.key);
 const inspectorPort = await freePort();
 const server = await svc.start([`--inspector-addr=127.0.0.1:${inspectorPort}`]);
 await server.ready();

@@ -1,40 +1,17 @@
 // Turns bench/run.mjs's raw runs into the tables: per contender and load,
 // the median over rounds (robust against a burst of other work on the
-// machine), ratios to the contender's baseline, the benchmark's targets, and
-// what limited each scenario. markdown() is BENCHMARKS.md: these tables, then
-// bench/METHOD.md; printSummary() is the console version. Also the number
-// formats and the median the runner prints with.
+// machine), ratios to the contender's baseline, the goals (bench/goals.mjs),
+// and what limited each scenario. markdown() is BENCHMARKS.md: these tables,
+// then bench/METHOD.md; printSummary() is the console version.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { COMPATIBILITY_DATE, ROOT } from '../local/worker.mjs';
+import { goals, LEAN, verdict } from './goals.mjs';
+import { fmt, kib, median, pct, percentile, ratio } from './numbers.mjs';
+import { sizeTables } from './size.mjs';
 
-const KIB = 1024;
-export const TARGETS = {
-  rpsRatio: 0.9, // (a), (b) vs baseline 1 and (c) vs baseline 2
-  p99Ratio: 1.2, // (a), (b) vs baseline 1
-  lagP99Ms: 50, // (c) at 50% of its saturating rate
-  wasmRaw: 256 * KIB,
-  wasmGzip: 100 * KIB,
-};
-
-export const median = (xs) => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-/** Nearest-rank percentile of sorted values. */
-const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
-
-export function fmt(x, digits) {
-  if (!Number.isFinite(x)) return '-';
-  if (digits !== undefined) return x.toFixed(digits);
-  return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2);
-}
-export const pct = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '-');
-const ratio = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '-');
-const kib = (b) => `${(b / KIB).toFixed(1)} KiB`;
+export { fmt, median, pct } from './numbers.mjs';
 
 /** One contender under one load: medians over its rounds, delivery over all rounds. */
 export function aggregate(report, key, phase) {
@@ -82,7 +59,7 @@ export function aggregate(report, key, phase) {
   return a;
 }
 
-function table(report) {
+export function table(report) {
   const rows = {};
   for (const phase of ['conc', 'rate']) {
     for (const c of report.contenders) {
@@ -103,68 +80,24 @@ function table(report) {
   return rows;
 }
 
-/**
- * The req/s target, cross-checked with CPU per request: on a busy machine a
- * starved baseline can make a ratio look met. If the two disagree, say so.
- */
-function throughputVerdict(rpsRatio, cpuRatio) {
-  const byRps = rpsRatio >= TARGETS.rpsRatio;
-  const byCpu = cpuRatio >= TARGETS.rpsRatio;
-  return byRps === byCpu ? byRps : 'unclear';
+/** Where the wasm's bytes go (bench/size.mjs), when the run made the profile. */
+function sizeSection(size) {
+  if (!size) return [];
+  if (size.skipped) return [`No size profile: ${size.skipped}.`, ''];
+  const same = size.sameCode
+    ? 'its code and data sections are those of the build measured, to the byte (build/ leaves out the name section)'
+    : `**its code and data sections differ from the build measured** (${size.code.code} and ${size.code.data} bytes against ${size.measured.code} and ${size.measured.data}): the tree changed since`;
+  return [
+    `Where the bytes go, from \`${size.file}\`: the same build with the name section kept (\`KEEP_NAMES=1 scripts/build.sh\`); ${same}. ` +
+      'Each function is counted in the crate its name says; a trait impl in the crate that could write it, drop glue in its type\'s crate, wasm-bindgen\'s wrappers of exports and imports (into which wasm-opt inlines the wrapped function) apart. `node bench/size.mjs` prints the same tables.',
+    '',
+    ...sizeTables(size.profile),
+    '',
+  ];
 }
 
-const baselineName = (k) => `baseline ${k.slice(4)}`; // base1 -> baseline 1
-
-/** The req/s target of contender `k` against its baseline `b`, at fixed concurrency. */
-function throughputTarget(rows, k, b) {
-  const conc = rows[`conc:${k}`];
-  const base = rows[`conc:${b}`];
-  return {
-    what: `(${k}) ≥ ${TARGETS.rpsRatio} × ${baselineName(b)} req/s`,
-    met: throughputVerdict(conc.rpsRatio, base.cpuPerRequestUs / conc.cpuPerRequestUs),
-    value: `${ratio(conc.rpsRatio)} (${fmt(conc.rps, 0)} vs ${fmt(base.rps, 0)} req/s); workerd CPU per request ${fmt(base.cpuPerRequestUs, 0)} vs ${fmt(conc.cpuPerRequestUs, 0)} µs, i.e. ${ratio(base.cpuPerRequestUs / conc.cpuPerRequestUs)} if both were CPU-bound`,
-  };
-}
-
-/** The exactly-once target of an annotating contender, over both loads. */
-function exactlyOnceTarget(rows, k) {
-  const conc = rows[`conc:${k}`];
-  const rate = rows[`rate:${k}`];
-  return {
-    what: `(${k}) every response annotated exactly once`,
-    met: conc.exactlyOnce && rate.exactlyOnce,
-    value: `fixed concurrency ${conc.calls}/${conc.responses} = ${fmt(conc.callsPerResponse, 4)}, fixed rate ${rate.calls}/${rate.responses} = ${fmt(rate.callsPerResponse, 4)}; responses without a call ${conc.without + rate.without}, with two or more ${conc.repeated + rate.repeated}`,
-  };
-}
-
-/** The benchmark's targets, each with the numbers that decide it. */
-export function targets(report) {
-  const rows = table(report);
-  const t = [];
-  for (const k of ['a', 'b']) {
-    const conc = rows[`conc:${k}`];
-    const rate = rows[`rate:${k}`];
-    t.push(throughputTarget(rows, k, 'base1'));
-    t.push({
-      what: `(${k}) p99 ≤ ${TARGETS.p99Ratio} × baseline 1`,
-      met: conc.p99Ratio <= TARGETS.p99Ratio && rate.p99Ratio <= TARGETS.p99Ratio,
-      value: `fixed concurrency ${ratio(conc.p99Ratio)} (${fmt(conc.p99)} vs ${fmt(rows['conc:base1'].p99)} ms); fixed rate ${ratio(rate.p99Ratio)} (${fmt(rate.p99)} vs ${fmt(rows['rate:base1'].p99)} ms)`,
-    });
-  }
-  const cr = rows['rate:c'];
-  t.push(throughputTarget(rows, 'c', 'base2'), exactlyOnceTarget(rows, 'c'));
-  t.push({
-    what: `(c) delivery lag p99 ≤ ${TARGETS.lagP99Ms} ms at 50% of the saturating rate`,
-    met: cr.lagP99 <= TARGETS.lagP99Ms,
-    value: `${fmt(cr.lagP99)} ms at ${cr.rate} req/s (p50 ${fmt(cr.lagP50)} ms)`,
-  });
-  // In front of reCAPTCHA WAF: this worker's whole cost over the WAF alone.
-  t.push(throughputTarget(rows, 'd', 'base3'), throughputTarget(rows, 'e', 'base4'), exactlyOnceTarget(rows, 'e'));
-  const wasm = report.sizes.find((s) => s.file.endsWith('.wasm'));
-  t.push({ what: `wasm ≤ ${kib(TARGETS.wasmRaw)} raw`, met: wasm.raw <= TARGETS.wasmRaw, value: `${wasm.raw} bytes (${kib(wasm.raw)})` });
-  t.push({ what: `wasm ≤ ${kib(TARGETS.wasmGzip)} gzip`, met: wasm.gzip <= TARGETS.wasmGzip, value: `${wasm.gzip} bytes (${kib(wasm.gzip)})` });
-  return t;
-}
+/** A baseline by its name: lean, leanside, baseline 3... */
+const baselineName = (k) => LEAN[k] ?? `baseline ${k.slice(4)}`;
 
 /** CPU taken by processes outside the benchmark on each core: median over the measured runs. */
 export function otherLoad(report) {
@@ -203,10 +136,11 @@ function limits(report, rows) {
   return out;
 }
 
-export function markdown(report) {
+/** BENCHMARKS.md; `chart`: the file name of the run's chart, shown first. */
+export function markdown(report, { chart } = {}) {
   const { options: O, machine: m, versions: v } = report;
   const rows = table(report);
-  const T = targets(report);
+  const G = goals(report, rows);
   const L = [];
   const row = (...cells) => L.push(`| ${cells.join(' | ')} |`);
   const wasm = report.sizes.find((s) => s.file.endsWith('.wasm'));
@@ -215,6 +149,9 @@ export function markdown(report) {
   L.push(`Generated by \`${O.command}\` on ${report.startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} (${fmt(report.elapsedMin, 1)} min). ` +
     'Every number in the tables comes from that one run; rerun the same command to regenerate this file. ' +
     'The method after them is bench/METHOD.md. It is not part of the test command.', '');
+  if (chart) {
+    L.push(`![Per scenario, this worker's req/s over the fastest plain JS and over lean or leanside, and its p99 over lean or leanside, with the goals](${chart})`, '');
+  }
 
   const busy = otherLoad(report);
   if (busy.runtime > 0.1 || busy.client > 0.1) {
@@ -222,6 +159,12 @@ export function markdown(report) {
       '(other work shares this machine). Contended runs lower req/s and raise tail latency for whichever contender they hit, so the req/s and p99 ratios below are indicative; ' +
       '"workerd CPU µs / request" (CPU time, not wall time) is the more robust comparison. Rerun on an idle machine for clean ratios.', '');
   }
+  L.push('## Goals', '');
+  row('goal', 'result', 'measured');
+  row('---', '---', '---');
+  for (const g of G) row(g.what, verdict(g.met, { markdown: true }), g.value);
+  L.push('');
+
   L.push('## Machine and versions', '');
   row('what', 'value'); row('---', '---');
   row('CPU', `${m.model}, ${m.nproc} cores (\`nproc\`), ${fmt(m.memGiB, 0)} GiB`);
@@ -236,6 +179,7 @@ export function markdown(report) {
   row('load per run', `${O.rounds} round(s) × ${O.seconds} s per contender and load, after a ${O.warmupSeconds} s warm-up each`);
   row('requests', `(b) a ${report.cookieLength}-byte Cookie header; (c) and baseline 2 a ${report.token.length}-byte X-Recaptcha-Token`);
   row('service account', `${report.tokenExchanges ?? '?'} token exchange(s) in the whole run (the exchange row's process; the self-signed row makes none)`);
+  if (O.peer) row('plain-JS peer', `${O.peer.file}, ${O.peer.bytes} bytes, sha256 ${O.peer.sha256.slice(0, 16)}… (given with --peer; a third party's, not in this repository)`);
   L.push('');
 
   L.push(`## Fixed concurrency (${O.connections} connections, closed loop: the saturating rate)`, '');
@@ -248,8 +192,9 @@ export function markdown(report) {
       `${pct(a.workerdCpu)} (${pct(a.runtimeCore)})`, fmt(a.cpuPerRequestUs, 0), `${pct(a.clientOurs)} (${pct(a.clientCore)})`,
       a.calls !== undefined ? fmt(a.callsPerResponse, 4) : '', a.calls !== undefined ? `${fmt(a.lagP50)} / ${fmt(a.lagP99)}` : '');
   }
-  L.push('', `Origin alone (wrk straight to nginx, both on cpu${O.clientCpu}): **${fmt(report.originAlone.rps, 0)} req/s**, p50 ${fmt(report.originAlone.p50)} ms, p99 ${fmt(report.originAlone.p99)} ms — ` +
-    `${fmt(report.originAlone.rps / rows['conc:base1'].rps, 1)}× baseline 1, so the origin is not what limits any contender.`, '');
+  const base1 = rows['conc:base1'];
+  L.push('', `Origin alone (wrk straight to nginx, both on cpu${O.clientCpu}): **${fmt(report.originAlone.rps, 0)} req/s**, p50 ${fmt(report.originAlone.p50)} ms, p99 ${fmt(report.originAlone.p99)} ms` +
+    (base1 ? ` — ${fmt(report.originAlone.rps / base1.rps, 1)}× baseline 1, so the origin is not what limits any contender.` : '.'), '');
 
   L.push('## Fixed rate (50% of the slowest saturating rate of each comparison group)', '');
   row('contender', 'offered req/s', 'achieved req/s', 'p50 ms', 'p99 ms', 'p50 vs baseline', 'p99 vs baseline', 'workerd CPU', 'calls / response', 'lag p50 / p99 / max ms', 'late sends');
@@ -273,8 +218,8 @@ export function markdown(report) {
     : 'No request failed (wrk counted no connect, read, write, timeout or non-2xx error in any run).');
   const cc = rows['conc:c'];
   const cr = rows['rate:c'];
-  L.push('', `Annotate calls for (c): ${cc.calls + cr.calls} for ${cc.responses + cr.responses} responses over all measured runs; ` +
-    `${cc.inFlight + cr.inFlight} more arrived for requests still in flight when wrk stopped (annotated, but their responses were never counted). ` +
+  L.push('', (cc && cr ? `Annotate calls for (c): ${cc.calls + cr.calls} for ${cc.responses + cr.responses} responses over all measured runs; ` +
+    `${cc.inFlight + cr.inFlight} more arrived for requests still in flight when wrk stopped (annotated, but their responses were never counted). ` : '') +
     `The stand-in refused ${report.standInErrors.length} call(s)${report.standInErrors.length ? ` (first: ${report.standInErrors[0].status} for ${report.standInErrors[0].assessment}: \`${report.standInErrors[0].reply}\`)` : ''}. ` +
     `The worker logged ${report.problems.length} warn/error line(s)${report.problems.length ? `, e.g. \`${report.problems[0].slice(0, 200)}\`` : ''}.`, '');
 
@@ -282,22 +227,17 @@ export function markdown(report) {
   row('contender', 'median ms', 'min ms', 'max ms', 'runs');
   row('---', '---:', '---:', '---:', '---:');
   const cs = (k) => { const xs = report.cold[k]; return [fmt(median(xs)), fmt(Math.min(...xs)), fmt(Math.max(...xs)), xs.length]; };
-  row('baseline 1: JS pass-through', ...cs('base1'));
-  row('this worker', ...cs('worker'));
-  L.push('', `Difference of medians: ${fmt(median(report.cold.worker) - median(report.cold.base1))} ms (workerd parses the config, compiles the module${wasm ? ' and the wasm' : ''}, and answers once the socket is up; the benchmark polls the port every millisecond).`, '');
+  const coldRows = { base1: 'baseline 1: JS pass-through (lean)', samework: 'same work in plain JS (same-work.js)', worker: 'this worker' };
+  for (const [k, label] of Object.entries(coldRows)) if (report.cold[k]) row(label, ...cs(k));
+  const over = (k) => fmt(median(report.cold.worker ?? []) - median(report.cold[k] ?? []));
+  L.push('', `Difference of medians: this worker ${over('samework')} ms over same-work.js, ${over('base1')} ms over lean (workerd parses the config, compiles the module${wasm ? ' and the wasm' : ''}, and answers once the socket is up; the benchmark polls the port every millisecond).`, '');
 
   L.push('## Size', '');
   row('file', 'raw bytes', 'gzip -9 bytes');
   row('---', '---:', '---:');
   for (const s of report.sizes) row(s.file, `${s.raw} (${kib(s.raw)})`, `${s.gzip} (${kib(s.gzip)})`);
   L.push('');
-
-  L.push('## Targets', '');
-  row('target', 'result', 'measured');
-  row('---', '---', '---');
-  const verdict = (m) => (m === 'unclear' ? '**unclear**: req/s and CPU per request disagree (contention)' : m ? 'met' : '**missed**');
-  for (const t of T) row(t.what, verdict(t.met), t.value);
-  L.push('');
+  L.push(...sizeSection(report.size));
 
   L.push('## What limits each scenario (fixed concurrency)', '');
   L.push(...limits(report, rows), '');
@@ -310,13 +250,14 @@ export function markdown(report) {
 export function printSummary(report) {
   const rows = table(report);
   const line = (...c) => console.log(c.join('  '));
+  const width = Math.max(...report.contenders.map((c) => c.label.length));
   console.log('');
   for (const phase of ['conc', 'rate']) {
     console.log(phase === 'conc' ? `fixed concurrency (${report.options.connections} connections)` : 'fixed rate');
-    line('contender'.padEnd(46), 'req/s'.padStart(7), 'p50 ms'.padStart(7), 'p99 ms'.padStart(7), 'req/s×'.padStart(6), 'p99×'.padStart(5), 'workerd', 'µs/req', 'calls/resp', 'lag p50/p99 ms');
+    line('contender'.padEnd(width), 'req/s'.padStart(7), 'p50 ms'.padStart(7), 'p99 ms'.padStart(7), 'req/s×'.padStart(6), 'p99×'.padStart(5), 'workerd', 'µs/req', 'calls/resp', 'lag p50/p99 ms');
     for (const c of report.contenders) {
       const a = rows[`${phase}:${c.key}`];
-      line(c.label.padEnd(46), fmt(a.rps, 0).padStart(7), fmt(a.p50).padStart(7), fmt(a.p99).padStart(7),
+      line(c.label.padEnd(width), fmt(a.rps, 0).padStart(7), fmt(a.p50).padStart(7), fmt(a.p99).padStart(7),
         (c.baseline ? fmt(a.rpsRatio, 2) : '1').padStart(6), (c.baseline ? fmt(a.p99Ratio, 2) : '1').padStart(5),
         pct(a.workerdCpu).padStart(7), fmt(a.cpuPerRequestUs, 0).padStart(6),
         (a.calls !== undefined ? fmt(a.callsPerResponse, 4) : '').padStart(10), a.calls !== undefined ? `${fmt(a.lagP50)} / ${fmt(a.lagP99)}` : '');
@@ -326,8 +267,10 @@ export function printSummary(report) {
   const busy = otherLoad(report);
   console.log(`other work on the machine (median over runs): cpu${report.options.runtimeCpu} ${pct(busy.runtime)}, cpu${report.options.clientCpu} ${pct(busy.client)}`);
   console.log(`origin alone: ${fmt(report.originAlone.rps, 0)} req/s`);
-  console.log(`cold start median: baseline 1 ${fmt(median(report.cold.base1))} ms, this worker ${fmt(median(report.cold.worker))} ms`);
+  console.log(`cold start median: ${Object.entries(report.cold).map(([k, xs]) => `${k} ${fmt(median(xs))} ms`).join(', ')}`);
   for (const s of report.sizes) console.log(`size ${s.file}: ${s.raw} bytes raw, ${s.gzip} gzip`);
-  console.log('\ntargets:');
-  for (const t of targets(report)) console.log(`  ${t.met === 'unclear' ? 'UNCLEAR' : t.met ? 'met   ' : 'MISSED'} ${t.what}: ${t.value}`);
+  const p = report.size?.profile;
+  if (p) console.log(`function bodies by crate: ${p.crates.slice(0, 6).map((c) => `${c.crate} ${c.bytes}`).join(', ')} (of ${p.bodies})`);
+  console.log('\ngoals:');
+  for (const g of goals(report, rows)) console.log(`  ${verdict(g.met).padEnd(12)} ${g.what}: ${g.value}`);
 }

@@ -5,12 +5,15 @@
 // bench/contenders.mjs, the processes in bench/processes.mjs).
 //
 //   node bench/run.mjs [--quick] [--rounds N] [--seconds S] [--connections C]
-//                      [--cold-runs N] [--out FILE] [--json FILE]
+//                      [--cold-runs N] [--only KEY,KEY,...] [--peer FILE]
+//                      [--out FILE] [--json FILE]
 //
 // Phases: a warm-up, fixed concurrency, fixed rate, cold starts, sizes.
-// Prints the tables, and writes BENCHMARKS.md (bench/report.mjs) on a full run.
+// Prints the tables, and writes BENCHMARKS.md (bench/report.mjs) with its
+// chart, BENCHMARKS.svg (bench/chart.mjs), on a full run.
 
 import { execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,27 +22,44 @@ import { createGoogleApi } from '../local/google-api.mjs';
 import { OUTCOME } from '../local/origin.mjs';
 import { arg } from '../local/serve.mjs';
 import { CPU, cpuSample, get, pinSelf, problemLines, ROOT, runWrk, scratchDir, startNginx, WORKERD } from './processes.mjs';
-import { API, CONTENDERS, COOKIE, GROUPS, loadEnv, SERVICE_ACCOUNT, services as makeServices, snapshotBuild, TOKEN_BODY } from './contenders.mjs';
+import { API, contendersWith, COOKIE, loadEnv, select, SERVICE_ACCOUNT, services as makeServices, snapshotBuild, TOKEN_BODY, WORKER_SERVERS } from './contenders.mjs';
 import { createOAuth } from '../local/google-oauth.mjs';
-import { fmt, markdown, median, pct, printSummary } from './report.mjs';
+import { chart } from './chart.mjs';
+import { fmt, markdown, median, pct, printSummary, table } from './report.mjs';
+import { codeAndData, NAMES_BUILD, sizeProfile } from './size.mjs';
 
 // ---------------------------------------------------------------------------
 // Options
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
+// --only: some contenders (and their baselines), for an A/B experiment.
+const only = arg('only', null)?.split(',').map((k) => k.trim()).filter(Boolean) ?? null;
+// A third party's plain-JS Worker doing the same job, measured beside ours.
+const peer = arg('peer', process.env.JS_PEER || null);
+if (peer && !fs.existsSync(peer)) {
+  console.error(`--peer ${peer}: no such file`);
+  process.exit(2);
+}
 const O = {
   quick,
+  only,
   rounds: Number(arg('rounds', quick ? 1 : 3)),
   seconds: Number(arg('seconds', quick ? 3 : 10)),
   warmupSeconds: quick ? 1 : 3,
   connections: Number(arg('connections', 8)),
   coldRuns: Number(arg('cold-runs', quick ? 3 : 7)),
-  out: arg('out', quick ? null : path.join(ROOT, 'BENCHMARKS.md')),
+  out: arg('out', quick || only ? null : path.join(ROOT, 'BENCHMARKS.md')),
   runtimeCpu: CPU.runtime,
   clientCpu: CPU.client,
-  // As printed in BENCHMARKS.md: without --json/--out FILE (a local path, not how to rerun).
-  command: (process.env.BENCH_COMMAND ?? `node bench/run.mjs ${argv.join(' ')}`).replace(/ --(json|out) \S+/g, '').trim(),
+  // As printed in BENCHMARKS.md: without --json/--out FILE (a local path, not
+  // how to rerun), and the peer by its file's name, wherever it lies here.
+  command: [
+    process.env.JS_PEER && !arg('peer') ? `JS_PEER=${path.basename(process.env.JS_PEER)}` : '',
+    (process.env.BENCH_COMMAND ?? `node bench/run.mjs ${argv.join(' ')}`)
+      .replace(/ --(json|out) \S+/g, '').replace(/ --peer (\S+)/, (_, f) => ` --peer ${path.basename(f)}`),
+  ].join(' ').trim(),
+  peer: peer && { file: path.basename(peer), bytes: fs.statSync(peer).size, sha256: crypto.createHash('sha256').update(fs.readFileSync(peer)).digest('hex') },
 };
 
 // ---------------------------------------------------------------------------
@@ -51,7 +71,23 @@ const dir = scratchDir('annotate-bench-');
 // This process hosts the stand-in: it belongs on the client core.
 pinSelf(O.clientCpu);
 
-const snap = snapshotBuild(dir);
+let CHOSEN;
+let GROUPS;
+try {
+  ({ contenders: CHOSEN, groups: GROUPS } = select(contendersWith(peer), only));
+} catch (e) {
+  console.error(e.message);
+  process.exit(2);
+}
+// Cold starts of the kinds the chosen rows run: the JS pass-through, the
+// same job in plain JS, and this worker.
+const COLD = [
+  ['base1', CHOSEN.some((c) => c.server === 'base1')],
+  ['samework', CHOSEN.some((c) => c.server === 'samework')],
+  ['worker', CHOSEN.some((c) => WORKER_SERVERS.has(c.server))],
+].filter(([, measured]) => measured).map(([k]) => k);
+// This worker's build, copied, when a chosen row runs it.
+const snap = CHOSEN.some((c) => WORKER_SERVERS.has(c.server)) ? snapshotBuild(dir) : null;
 
 const background = await backgroundLoad();
 log(`background load before start: ${Object.entries(background).map(([c, v]) => `cpu${c} ${pct(v)}`).join(', ')}`);
@@ -83,8 +119,8 @@ const origin = await startNginx({ dir, cpu: O.clientCpu });
 const originHost = new URL(origin.url).host;
 log(`origin (nginx) ${origin.url}, stand-in ${standIn}, runtime on cpu${O.runtimeCpu}, load generator, origin and stand-in on cpu${O.clientCpu}`);
 
-const kinds = makeServices({ dir, cpu: O.runtimeCpu, originUrl: origin.url, standIn, snap });
-const services = Object.fromEntries(CONTENDERS.map((c) => [c.key, kinds[c.server](c.key)]));
+const kinds = makeServices({ dir, cpu: O.runtimeCpu, originUrl: origin.url, standIn, snap, peer });
+const services = Object.fromEntries(CHOSEN.map((c) => [c.key, kinds[c.server](c.key)]));
 const running = {}; // one workerd process per contender
 for (const [k, s] of Object.entries(services)) {
   running[k] = await s.start();
@@ -175,9 +211,9 @@ log(`\norigin alone (wrk on cpu${O.clientCpu} straight to nginx, same core as in
 const originAlone = await runOnce({ key: 'origin', server: null, mode: 'none', path: '/' }, { seconds: O.seconds, phase: 'origin' });
 
 log('\nwarm-up');
-for (const c of CONTENDERS) await runOnce(c, { seconds: O.warmupSeconds, phase: 'warmup' });
+for (const c of CHOSEN) await runOnce(c, { seconds: O.warmupSeconds, phase: 'warmup' });
 
-const order = (round) => CONTENDERS.slice(round % CONTENDERS.length).concat(CONTENDERS.slice(0, round % CONTENDERS.length));
+const order = (round) => CHOSEN.slice(round % CHOSEN.length).concat(CHOSEN.slice(0, round % CHOSEN.length));
 
 log(`\nphase 1: fixed concurrency, ${O.connections} connections, ${O.rounds} round(s) of ${O.seconds} s`);
 for (let round = 0; round < O.rounds; round++) {
@@ -201,19 +237,21 @@ for (let round = 0; round < O.rounds; round++) {
 for (const r of Object.values(running)) await r.stop();
 
 log(`\ncold start: fresh workerd process to first response, ${O.coldRuns} runs each, interleaved`);
-const cold = { base1: [], worker: [] };
-for (let i = -1; i < O.coldRuns; i++) { // run -1 warms the page cache and is dropped
-  for (const k of i % 2 ? ['base1', 'worker'] : ['worker', 'base1']) {
+const cold = Object.fromEntries(COLD.map((k) => [k, []]));
+for (let i = -1; i < O.coldRuns && COLD.length; i++) { // run -1 warms the page cache and is dropped
+  for (const k of i % 2 ? COLD : [...COLD].reverse()) {
     const p = await kinds[k](`cold-${k}`).start();
     const ms = (await p.ready()) - p.started;
     await p.stop();
     if (i >= 0) cold[k].push(ms);
   }
 }
-log(`  baseline 1 median ${fmt(median(cold.base1))} ms, this worker median ${fmt(median(cold.worker))} ms`);
+if (O.coldRuns > 0) log(`  ${COLD.map((k) => `${k} median ${fmt(median(cold[k]))} ms`).join(', ')}`);
 
-const sizes = sizeReport(snap);
-const problems = CONTENDERS.filter((c) => c.server.startsWith('worker')).flatMap((c) => problemLines(services[c.key].log));
+const sizes = snap ? sizeReport(snap) : [];
+// Where the bytes go, for BENCHMARKS.md: only when a file is written.
+const size = snap && O.out ? namesProfile(snap) : null;
+const problems = CHOSEN.filter((c) => c.server.startsWith('worker')).flatMap((c) => problemLines(services[c.key].log));
 const elapsedMin = (performance.now() - t0) / 60000;
 
 await api.close();
@@ -221,7 +259,7 @@ await origin.stop();
 
 const report = {
   options: O, startedAt, elapsedMin, background, machine: machine(), versions: versions(),
-  contenders: CONTENDERS, groups: GROUPS, rates, results, originAlone, cold, sizes, problems,
+  contenders: CHOSEN, groups: GROUPS, rates, results, originAlone, cold, sizes, size, problems,
   standInErrors, token: { length: TOKEN_BODY.length + 3 + 16 }, cookieLength: COOKIE.length,
   // Each signing process fetches one token and keeps it for the whole run.
   tokenExchanges: oauth.exchanges.length,
@@ -229,8 +267,11 @@ const report = {
 printSummary(report);
 if (arg('json')) fs.writeFileSync(arg('json'), JSON.stringify(report)); // raw runs, to re-render or compare
 if (O.out) {
-  fs.writeFileSync(O.out, markdown(report));
-  log(`\nwrote ${path.relative(process.cwd(), O.out) || O.out}`);
+  // The chart beside the file, which shows it at its top.
+  const svg = `${O.out.replace(/\.md$/, '')}.svg`;
+  fs.writeFileSync(svg, chart(report, table(report)));
+  fs.writeFileSync(O.out, markdown(report, { chart: path.basename(svg) }));
+  log(`\nwrote ${path.relative(process.cwd(), O.out) || O.out} and ${path.relative(process.cwd(), svg) || svg}`);
 }
 
 // ---------------------------------------------------------------------------
@@ -239,21 +280,25 @@ if (O.out) {
 /** Checks every contender answers as expected, and (c) and baseline 2 call the stand-in once. */
 async function smokeTest() {
   for (const [k, r] of Object.entries(running)) {
-    const host = CONTENDERS.find((c) => c.key === k).siteHost ? { host: originHost } : {};
+    const host = CHOSEN.find((c) => c.key === k).siteHost ? { host: originHost } : {};
     const plain = await get(`${r.url}/`, { cookie: COOKIE, ...host });
     if (plain.status !== 200 || plain.body !== 'ok\n') throw new Error(`${k}: GET / answered ${plain.status} ${plain.body}`);
   }
-  for (const k of CONTENDERS.filter((c) => c.record).map((c) => c.key)) {
+  for (const k of CHOSEN.filter((c) => c.record).map((c) => c.key)) {
     const before = api.calls.length;
     const id = `smoke${k.padEnd(11, '0')}`; // 16 letters and digits
     const res = await get(`${running[k].url}/outcome`, { 'x-recaptcha-token': `${TOKEN_BODY}:U=${id}` });
     if (res.headers['x-bench-id'] !== id) throw new Error(`${k}: the origin did not echo the ID (${res.headers['x-bench-id']})`);
     if (res.status !== 200) throw new Error(`${k}: /outcome answered ${res.status}`);
     if (k !== 'base2' && res.headers[OUTCOME]) throw new Error(`${k} let the outcome header through`);
+    // Calls for this ID only: a contender that calls for every response
+    // (baseline 2) may still be sending the ones for the GETs above.
+    const mine = () => api.calls.slice(before).filter((c) => c.path?.includes(`/assessments/${id}:`));
     const deadline = performance.now() + 5000;
-    while (api.calls.length === before && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const call = api.calls[before];
-    if (!call || call.status !== 200) throw new Error(`${k}: no accepted annotate call (${JSON.stringify(call)})`);
+    while (!mine().length && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200)); // a second call would come now
+    const calls = mine();
+    if (calls.length !== 1 || calls[0].status !== 200) throw new Error(`${k}: not one accepted annotate call (${JSON.stringify(calls)})`);
   }
   // Forget the smoke test's calls, and the ones baseline 2 made for the
   // token-less GETs above (it calls for every response: an empty ID, a 404).
@@ -278,6 +323,25 @@ function sizeReport(dirPath) {
     return { file: `build/${rel}`, raw: bytes.length, gzip: zlib.gzipSync(bytes, { level: 9 }).length };
   };
   return ['index_bg.wasm', 'index.js'].map(one).filter(Boolean);
+}
+
+/**
+ * The size profile (bench/size.mjs) of the build with its name section,
+ * target/build-names/, built first if absent or older than build/; and
+ * whether its code and data are those of the build measured.
+ */
+function namesProfile(snapDir) {
+  if (process.env.BENCH_BUILD) return { skipped: 'BENCH_BUILD names another build: run `node bench/size.mjs` on that build\'s names build' };
+  const built = path.join(ROOT, 'build', 'index_bg.wasm');
+  if (!fs.existsSync(NAMES_BUILD) || fs.statSync(NAMES_BUILD).mtimeMs < fs.statSync(built).mtimeMs) {
+    log('\nsize profile: building target/build-names (KEEP_NAMES=1 scripts/build.sh)');
+    const r = spawnSync('sh', [path.join(ROOT, 'scripts', 'build.sh')], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, KEEP_NAMES: '1', FORCE_BUILD: '1' } });
+    if (r.status !== 0) return { skipped: `KEEP_NAMES=1 scripts/build.sh failed (${r.status})` };
+  }
+  const names = fs.readFileSync(NAMES_BUILD);
+  const a = codeAndData(names);
+  const b = codeAndData(fs.readFileSync(path.join(snapDir, 'index_bg.wasm')));
+  return { file: path.relative(ROOT, NAMES_BUILD), profile: sizeProfile(names), sameCode: a.sha256 === b.sha256, code: a, measured: b };
 }
 
 function machine() {

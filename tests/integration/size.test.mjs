@@ -1,7 +1,7 @@
 // The size budget: every byte of the module is paid at each cold start.
 // Deterministic (bytes, not time). The budget is today's size plus ~2%, a
-// ratchet: lower it when the module shrinks. The benchmark's target is lower
-// (TARGETS in bench/report.mjs; BENCHMARKS.md has the last measured sizes).
+// ratchet: lower it when the module shrinks. The benchmark's goal is lower
+// (GOALS in bench/goals.mjs; BENCHMARKS.md has the last measured sizes).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
