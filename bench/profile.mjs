@@ -6,7 +6,10 @@
 //
 //   KEEP_NAMES=1 sh scripts/build.sh           # into target/build-names
 //   BENCH_BUILD=target/build-names node bench/profile.mjs [--scenario a|b|c|base1|base2] \
-//     [--seconds 10] [--top 25] [--interval-us 100] [--peer FILE]
+//     [--seconds 10] [--top 25] [--interval-us 100] [--peer FILE] [--json]
+//
+// --json prints one line instead: CPU per request by category (bench/run.mjs
+// puts it in BENCHMARKS.md).
 //
 // Any contender key of bench/run.mjs is a scenario (ja, jc...; pa, pb, pc
 // with --peer FILE or JS_PEER, the plain-JS peer).
@@ -137,6 +140,12 @@ for (const id of profile.samples) {
 }
 const usPerRequest = (count) => (count * intervalUs) / r.requests;
 
+if (process.argv.includes('--json')) {
+  // One line for bench/run.mjs: µs of CPU per request by category.
+  const categories = Object.fromEntries([...perCategory].map(([k, v]) => [k, usPerRequest(v)]));
+  console.log(JSON.stringify({ key: c.key, rps: r.requests / (r.duration_us / 1e6), categories, total: usPerRequest(busy) }));
+  process.exit(0);
+}
 console.log(`scenario ${c.key} (${c.label}): ${(r.requests / (r.duration_us / 1e6)).toFixed(0)} req/s under the profiler, ` +
   `${total} samples every ${intervalUs} µs, ${(100 * busy / total).toFixed(0)}% busy`);
 show('self time', self);

@@ -239,12 +239,30 @@ export function markdown(report, { chart } = {}) {
   L.push('');
   L.push(...sizeSection(report.size));
 
+  L.push(...cpuSection(report.cpuProfile));
+
   L.push('## What limits each scenario (fixed concurrency)', '');
   L.push(...limits(report, rows), '');
 
   // The method, one heading level down: BENCHMARKS.md has the only top-level one.
   L.push(fs.readFileSync(path.join(ROOT, 'bench', 'METHOD.md'), 'utf8').trim().replace(/^#/gm, '##'));
   return `${L.join('\n')}\n`;
+}
+
+/** Where each request's CPU goes (bench/profile.mjs --json), per contender. */
+function cpuSection(profiles) {
+  if (!profiles?.length) return [];
+  const L = ['## Where the CPU goes (CPU per request by category, under the profiler)', ''];
+  L.push('Self time of the samples of `bench/profile.mjs` (V8\'s CPU profiler, 100 µs interval, 8 connections, one profile per row after this run), in µs per request. The inspector slows workerd down, so the totals are higher than in the tables above: compare rows, not absolute values. A runtime call made inline from JS counts in the JS that made it (wasm-bindgen\'s glue for this worker, the worker\'s own code for plain JS).', '');
+  const cats = [...new Set(profiles.flatMap((p) => Object.keys(p.categories)))];
+  const total = (c) => profiles.reduce((s, p) => s + (p.categories[c] ?? 0), 0);
+  cats.sort((x, y) => total(y) - total(x));
+  L.push(`| category | ${profiles.map((p) => p.key).join(' | ')} |`);
+  L.push(`| --- | ${profiles.map(() => '---:').join(' | ')} |`);
+  for (const c of cats) L.push(`| ${c} | ${profiles.map((p) => fmt(p.categories[c] ?? 0)).join(' | ')} |`);
+  L.push(`| **all** | ${profiles.map((p) => `**${fmt(p.total)}**`).join(' | ')} |`);
+  L.push('', 'Columns: a, b, c this worker; ja, jb, jc same-work.js; pa, pb, pc the peer (when run).', '');
+  return L;
 }
 
 export function printSummary(report) {

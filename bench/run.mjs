@@ -37,6 +37,7 @@ const quick = argv.includes('--quick');
 const only = arg('only', null)?.split(',').map((k) => k.trim()).filter(Boolean) ?? null;
 // A third party's plain-JS Worker doing the same job, measured beside ours.
 const peer = arg('peer', process.env.JS_PEER || null);
+const PROFILE_SECONDS = 6;
 if (peer && !fs.existsSync(peer)) {
   console.error(`--peer ${peer}: no such file`);
   process.exit(2);
@@ -251,6 +252,9 @@ if (O.coldRuns > 0) log(`  ${COLD.map((k) => `${k} median ${fmt(median(cold[k]))
 const sizes = snap ? sizeReport(snap) : [];
 // Where the bytes go, for BENCHMARKS.md: only when a file is written.
 const size = snap && O.out ? namesProfile(snap) : null;
+// Where each request's CPU goes, by category (bench/profile.mjs), this
+// worker's names build beside the plain-JS rows: only when a file is written.
+const cpuProfile = size?.file ? profiles() : null;
 const problems = CHOSEN.filter((c) => c.server.startsWith('worker')).flatMap((c) => problemLines(services[c.key].log));
 const elapsedMin = (performance.now() - t0) / 60000;
 
@@ -259,7 +263,7 @@ await origin.stop();
 
 const report = {
   options: O, startedAt, elapsedMin, background, machine: machine(), versions: versions(),
-  contenders: CHOSEN, groups: GROUPS, rates, results, originAlone, cold, sizes, size, problems,
+  contenders: CHOSEN, groups: GROUPS, rates, results, originAlone, cold, sizes, size, cpuProfile, problems,
   standInErrors, token: { length: TOKEN_BODY.length + 3 + 16 }, cookieLength: COOKIE.length,
   // Each signing process fetches one token and keeps it for the whole run.
   tokenExchanges: oauth.exchanges.length,
@@ -313,6 +317,29 @@ async function backgroundLoad() {
   const s = cpuSample({});
   await new Promise((r) => setTimeout(r, 1000));
   return s.end().cores;
+}
+
+/**
+ * bench/profile.mjs, once per scenario of (a), (b), (c) for this worker
+ * (its names build, which has the same code) and for the plain-JS rows run.
+ */
+function profiles() {
+  const keys = ['a', 'ja', 'pa', 'b', 'jb', 'pb', 'c', 'jc', 'pc'].filter((k) => CHOSEN.some((c) => c.key === k));
+  log(`\nCPU profiles (${keys.join(', ')}), ${PROFILE_SECONDS} s each`);
+  const out = [];
+  for (const key of keys) {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bench', 'profile.mjs'), '--scenario', key, '--seconds', String(PROFILE_SECONDS), '--json', ...(peer ? ['--peer', peer] : [])], {
+      encoding: 'utf8', env: { ...process.env, BENCH_BUILD: path.join(ROOT, size.file, '..') },
+    });
+    const line = r.stdout.trim().split('\n').pop();
+    try {
+      out.push(JSON.parse(line));
+      log(`  ${key.padEnd(5)} ${fmt(out.at(-1).total)} µs per request under the profiler`);
+    } catch {
+      log(`  ${key}: profile failed: ${(r.stderr || line).slice(0, 300)}`);
+    }
+  }
+  return out;
 }
 
 function sizeReport(dirPath) {
