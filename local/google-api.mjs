@@ -272,6 +272,9 @@ export function createGoogleApi({ project = 'demo-project', key = 'demo-key', lo
       contentType: req.headers['content-type'] ?? null,
       keyValid: url.searchParams.get('key') === key,
       body: text,
+      // The caller's end of the connection: the same port for two calls
+      // means the second reused the first's connection.
+      connection: req.socket.remotePort,
     };
     const m = PATH.exec(url.pathname);
     call.project = m ? decodeURIComponent(m[1]) : null;

@@ -85,12 +85,13 @@ extern "C" {
 
     /// A POST of `body` that hands back a redirect rather than following
     /// it, abandoned when `signal` fires.
+    #[wasm_bindgen(catch)]
     pub fn post(
         url: &str,
         headers: &JsValue,
         body: &str,
         signal: &web_sys::AbortSignal,
-    ) -> PendingResponse;
+    ) -> Result<PendingResponse, JsValue>;
 }
 
 #[wasm_bindgen(inline_js = "

@@ -1,7 +1,7 @@
 // What the worker makes of the annotate API's answers beyond their status:
 // Google's error text is scrubbed of the key before it is shortened, a
 // redirect is a final answer that is never followed, and a success's body is
-// cancelled rather than held. Direct mode, and queue mode for the
+// read (direct mode's first attempt) or cancelled, never held past its attempt. Direct mode, and queue mode for the
 // dead-letter queue's last_error.
 
 import { test, before, after } from 'node:test';
@@ -10,7 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startStack, respondWith, newId, API_KEY, PROJECT, ADMIN_TOKEN, ADMIN_PATH } from './fixtures.mjs';
-import { figure, queueMode, until } from './figures.mjs';
+import { figure, queueMode, sleep, until } from './figures.mjs';
 import { lifecycle } from '../../local/serve.mjs';
 
 const TAP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'queue-tap.js');
@@ -104,28 +104,59 @@ test('an annotate call answered with a redirect is not followed: a final answer,
   }
 });
 
-test('a successful annotate response\'s body is read to its end, or abandoned with its attempt: never held longer', async () => {
-  // Google's success body is "{}", read at once so that its connection is
-  // used again. Here each success's body would take 20 s to arrive: the
-  // attempt's 10 s timeout ends the read, and the annotation is delivered.
-  const ids = Array.from({ length: 6 }, () => newId());
+test('a successful annotate response\'s body is cancelled at once in a batch, not held until the invocation ends', async () => {
+  // Each success's body takes 20 s to arrive. The first call is told to retry
+  // after 2 s, so the batch's invocation lasts over 2 s: a body left unread
+  // would stay open until then.
+  const ids = Array.from({ length: 30 }, () => newId());
   s.api.dripSuccesses(1000, 20);
+  s.api.failNext(503, 1, 2);
   try {
     const m = s.mark();
+    const started = Date.now();
     const res = await s.fetch(ADMIN_PATH, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
       body: JSON.stringify(ids.map((assessment) => ({ assessment, annotation: 'LEGITIMATE' }))),
     });
     assert.equal(res.status, 202);
-    const events = await Promise.all(ids.map((id) => m.waitFor('annotation', (e) => e.assessment === id, 25_000)));
+    const events = await Promise.all(ids.map((id) => m.waitFor('annotation', (e) => e.assessment === id, 15_000)));
+    const tookMs = Date.now() - started;
     assert.deepEqual(new Set(events.map((e) => e.result)), new Set(['delivered']));
+    assert.ok(tookMs > 2000 && tookMs < 8000, `all delivered after ${tookMs} ms`);
     const successes = ids.flatMap((id) => s.api.callsFor(id)).filter((c) => c.status === 200);
-    assert.equal(successes.length, 6);
+    assert.equal(successes.length, 30);
     assert.ok(await until(() => successes.every((c) => c.closedEarlyMs !== undefined), 5000), 'a body was read to its end or never closed');
     const heldMs = Math.max(...successes.map((c) => c.closedEarlyMs));
-    figure('success bodies', { items: 6, longest_held_ms: heldMs });
-    assert.ok(heldMs < 11_000, `a success's body was held open ${heldMs} ms`);
+    figure('success bodies', { items: 30, delivered_ms: tookMs, longest_held_ms: heldMs });
+    assert.ok(heldMs < 1000, `a success's body was held open ${heldMs} ms`);
+  } finally {
+    s.api.dripSuccesses(0);
+  }
+});
+
+test('direct mode reads a success\'s small body to its end, so the next annotate call reuses its connection', async () => {
+  const first = newId();
+  assert.equal((await annotation(s, 'LEGITIMATE', first)).result, 'delivered');
+  await sleep(200); // the body read, the connection back in the pool
+  const second = newId();
+  assert.equal((await annotation(s, 'LEGITIMATE', second)).result, 'delivered');
+  const [a, b] = [first, second].map((id) => s.api.callsFor(id)[0].connection);
+  assert.equal(b, a, 'the second call came on a new connection');
+});
+
+test('direct mode abandons a success\'s body that never ends with its attempt, quietly', async () => {
+  s.api.dripSuccesses(1000, 20);
+  try {
+    const id = newId();
+    const from = s.worker.logs.length;
+    assert.equal((await annotation(s, 'LEGITIMATE', id)).result, 'delivered');
+    const [call] = s.api.callsFor(id);
+    assert.ok(await until(() => call.closedEarlyMs !== undefined, 15_000), 'the body was never abandoned');
+    figure('direct success body held', { held_ms: call.closedEarlyMs });
+    assert.ok(call.closedEarlyMs < 11_000, `held ${call.closedEarlyMs} ms`);
+    await sleep(300);
+    assert.deepEqual(s.worker.logs.slice(from).filter((l) => /uncaught|unhandled|TimeoutError|AbortError/i.test(l)), []);
   } finally {
     s.api.dripSuccesses(0);
   }

@@ -207,7 +207,7 @@ test('API hanging (accepts, never answers): the 10 s attempt timeout fires, the 
 });
 
 // What counts as delivered is the status alone (delivery.rs decides on it; a
-// success body is cancelled unread); an error body is only read (up to 16 KiB)
+// success body is read and discarded, or cancelled, never parsed); an error body is only read (up to 16 KiB)
 // for Google's message, so garbage there changes the log line, never the decision.
 const GARBAGE = [
   { name: '200 with a non-JSON body', status: 200, body: '<html>OK</html>', calls: [200], result: 'delivered' },

@@ -4,8 +4,7 @@
 //! a new one and the call again, all by one deadline.
 
 use wasm_bindgen::JsValue;
-use worker::wasm_bindgen_futures::JsFuture;
-use worker::{js_sys, web_sys};
+use worker::web_sys;
 
 use crate::delivery::retry::Disposition;
 use crate::delivery::Attempt;
@@ -13,7 +12,7 @@ use crate::google::annotate_call::{AnnotateRequest, ApiTarget, CONTENT_TYPE};
 use crate::runtime::bindings::PendingResponse;
 use crate::runtime::clock::now_ms;
 use crate::runtime::google::auth::{self, Bearer};
-use crate::runtime::google::subrequest::{self, drain_body, read_capped, retry_after_ms, Post};
+use crate::runtime::google::subrequest::{self, cancel_body, read_capped, retry_after_ms, Post};
 
 const OUT_OF_TIME: &str = "no time left in the attempt for the call";
 
@@ -86,7 +85,9 @@ async fn read_answer(settled: Result<web_sys::Response, String>) -> Attempt {
     match settled {
         Ok(resp) => match delivered(&resp) {
             Some(success) => {
-                let _ = JsFuture::from(js_sys::Promise::resolve(&drain_body(&resp))).await;
+                // Deliveries in a batch or a queue share 6 connections: a
+                // body that is slow to end must not hold one.
+                cancel_body(&resp);
                 success
             }
             None => {
@@ -99,7 +100,7 @@ async fn read_answer(settled: Result<web_sys::Response, String>) -> Attempt {
     }
 }
 
-/// A success, told without awaiting anything; the caller drains its body.
+/// A success, told without awaiting anything; the caller ends its body.
 pub(super) fn delivered(resp: &web_sys::Response) -> Option<Attempt> {
     let attempt = Attempt::answered(resp.status(), None, String::new());
     (attempt.disposition() == Disposition::Delivered).then_some(attempt)

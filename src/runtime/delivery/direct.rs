@@ -61,7 +61,7 @@ pub fn deliver_as_promise(
             if let Some(first) = attempt::delivered(resp) {
                 conclude(&delivery, DeliveryResult::Delivered, Some(&first), 1);
                 // The promise waitUntil holds ends when the body is read.
-                return drain_body(resp);
+                return drain_body(resp).into();
             }
         }
         future_to_promise(async move {

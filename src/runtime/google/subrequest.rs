@@ -2,6 +2,7 @@
 //! timeout and never following a redirect, and reading what came back.
 
 use futures_util::StreamExt;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{js_sys, web_sys};
@@ -46,10 +47,10 @@ impl Post {
     ) -> (PendingResponse, Post) {
         let signal =
             web_sys::AbortSignal::timeout_with_u32(u32::try_from(timeout_ms).unwrap_or(u32::MAX));
-        (
-            post(url, headers, body, &signal),
-            Post { signal, timeout_ms },
-        )
+        // A fetch that throws at once fails as one that rejects.
+        let pending = post(url, headers, body, &signal)
+            .unwrap_or_else(|e| js_sys::Promise::reject(&e).unchecked_into());
+        (pending, Post { signal, timeout_ms })
     }
 
     /// The settled response, or why there is none.
@@ -79,14 +80,43 @@ pub fn retry_after_ms(resp: &web_sys::Response) -> Option<u64> {
         .and_then(parse_retry_after)
 }
 
-/// Reads to its end a body whose content is not needed, so that its
-/// connection goes back to the pool: left alone, it would hold one of the
-/// invocation's 6 connections until garbage collection, and cancelling it
-/// closes the connection, which the next call then opens anew (profiled).
-/// The call's abort signal still bounds the read.
-pub fn drain_body(resp: &web_sys::Response) -> JsValue {
-    resp.array_buffer()
-        .map_or(JsValue::UNDEFINED, JsValue::from)
+/// Ends a body that will not be read: left alone, it would hold one of the
+/// invocation's 6 connections until garbage collection.
+pub fn cancel_body(resp: &web_sys::Response) {
+    if let Some(body) = resp.body() {
+        // The promise only reports the cancellation, which cannot fail here.
+        let _ = body.cancel();
+    }
+}
+
+/// Reads a body whose content is not needed to its end when it is at most
+/// [`MAX_BODY`] bytes, so that its connection serves the next call
+/// (cancelling closes it, and opening another cost more than the rest of
+/// the annotation, profiled); a longer one is cancelled. The promise never
+/// rejects; the call's abort signal bounds the read.
+pub fn drain_body(resp: &web_sys::Response) -> js_sys::Promise {
+    drain(resp, MAX_BODY as u32)
+}
+
+#[wasm_bindgen(inline_js = "
+const ignore = () => {};
+export function drain(resp, max) {
+  const body = resp.body;
+  if (!body) return Promise.resolve();
+  const length = resp.headers.get('content-length');
+  if (length !== null && Number(length) <= max) return resp.arrayBuffer().then(ignore, ignore);
+  if (length !== null) return body.cancel().then(ignore, ignore);
+  const reader = body.getReader();
+  let seen = 0;
+  const next = () => reader.read().then(({ done, value }) => {
+    if (done) return;
+    seen += value.byteLength;
+    return seen > max ? reader.cancel().then(ignore, ignore) : next();
+  }, ignore);
+  return next();
+}")]
+extern "C" {
+    fn drain(resp: &web_sys::Response, max: u32) -> js_sys::Promise;
 }
 
 /// At most [`MAX_BODY`] bytes of a response body, as text.
