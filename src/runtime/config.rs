@@ -23,8 +23,8 @@ use crate::runtime::operate::metrics;
 static CONFIG: OnceLock<Config> = OnceLock::new();
 
 thread_local! {
-    /// The isolate's first lines (who signs, what is wrong), not yet written.
-    static FIRST_LINES: RefCell<Vec<Event>> = const { RefCell::new(Vec::new()) };
+    /// The isolate's first line (who signs), not yet written.
+    static FIRST_LINE: RefCell<Option<Event>> = const { RefCell::new(None) };
     /// The `UPSTREAM` binding, when it is a service.
     static UPSTREAM_SERVICE: OnceCell<Option<JsValue>> = const { OnceCell::new() };
 }
@@ -42,36 +42,35 @@ pub fn get(env: &Env) -> &'static Config {
         });
         let version = config.bindings.version.as_ref().map(|v| v.id.as_str());
         metrics::init(binding(env, METRICS), point::Context::new(&config, version));
-        // One line per isolate says who signs, whatever the level.
-        let mut first = Vec::new();
+        // One line per isolate says who signs, whatever the level, after
+        // the first response; what is wrong is said at once.
         if let Ok(api) = &config.api {
-            first.push(Event::credential_in_use(api));
+            FIRST_LINE.with(|line| *line.borrow_mut() = Some(Event::credential_in_use(api)));
         }
         log::set_level(config.log_level);
         if !config.problems.is_empty() {
-            first.push(Event::config_invalid(&config.problems, config.api.is_ok()));
+            log::emit(&Event::config_invalid(&config.problems, config.api.is_ok()));
         }
-        FIRST_LINES.with(|lines| *lines.borrow_mut() = first);
         config
     })
 }
 
-/// Writes the isolate's first lines, if not yet written, once `response`
+/// Writes the isolate's first line, if not yet written, once `response`
 /// has gone to the client: the first console line of an isolate costs more
 /// than all of a request's own work (profiled), and the client needs none
-/// of it.
-pub fn log_first_lines_after(response: &js_sys::Promise, ctx: &worker::worker_sys::Context) {
-    if FIRST_LINES.with(|lines| lines.borrow().is_empty()) {
+/// of it. (Should the first response never settle, its one closure stays.)
+pub fn log_first_line_after(response: &js_sys::Promise, ctx: &worker::worker_sys::Context) {
+    if FIRST_LINE.with(|line| line.borrow().is_none()) {
         return;
     }
-    let write = Closure::once_into_js(log_first_lines);
+    let write = Closure::once_into_js(log_first_line);
     // Only throws outside a request, which this is not.
     let _ = ctx.wait_until(&after_response(response, &write));
 }
 
-/// Writes the isolate's first lines now, if not yet written.
-pub fn log_first_lines() {
-    for event in FIRST_LINES.with(|lines| std::mem::take(&mut *lines.borrow_mut())) {
+/// Writes the isolate's first line now, if not yet written.
+pub fn log_first_line() {
+    if let Some(event) = FIRST_LINE.with(|line| line.borrow_mut().take()) {
         log::emit_at_any_level(&event);
     }
 }

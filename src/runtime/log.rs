@@ -27,7 +27,7 @@ pub fn emit(event: &Event) {
     write(event);
 }
 
-/// Logs `event` whatever the level: the isolate's first lines.
+/// Logs `event` whatever the level: the isolate's first line.
 pub fn emit_at_any_level(event: &Event) {
     if let Some(failed) = metrics::record(event) {
         emit(&failed);

@@ -37,7 +37,7 @@ fn start() {
 pub fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> js_sys::Promise {
     let config = config::get(&env);
     let response = respond(req, config, env, Context::new(ctx.clone().unchecked_into()));
-    config::log_first_lines_after(&response, &ctx);
+    config::log_first_line_after(&response, &ctx);
     response
 }
 
@@ -79,7 +79,7 @@ fn respond(
 #[event(queue)]
 async fn consume(batch: MessageBatch<JsValue>, env: Env, _ctx: Context) -> Result<()> {
     let config = config::get(&env);
-    config::log_first_lines();
+    config::log_first_line();
     delivery::queue::consume(batch, &env, config).await;
     Ok(())
 }
