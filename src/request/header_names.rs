@@ -6,8 +6,8 @@
 /// gunicorn turn `-` into `_`, so both become one name) and `.` (PHP turns
 /// `.` in a variable name into `_`, so `X.Recaptcha.Outcome` is
 /// `$_SERVER['HTTP_X_RECAPTCHA_OUTCOME']`). Header names cannot hold the
-/// space or `[` PHP also turns into `_`. The shell's header walk
-/// (`headerAliases`) is handed this same set.
+/// space or `[` PHP also turns into `_`. The shell's header walk (in
+/// `forward`) is handed this same set, as a regular-expression class.
 pub const READ_AS_HYPHEN: &str = "_.";
 
 /// A header name as CGI-style servers read it: case and the characters of
@@ -26,6 +26,13 @@ pub fn fold_header_name(name: &str) -> String {
 mod tests {
     use super::*;
     use crate::testing::test;
+
+    #[test]
+    fn every_character_read_as_a_hyphen_is_ascii_punctuation() {
+        // The shell escapes each with a backslash into a regular-expression
+        // class, which only punctuation survives unchanged.
+        assert!(READ_AS_HYPHEN.chars().all(|c| c.is_ascii_punctuation()));
+    }
 
     #[test]
     fn underscore_and_dot_spellings_fold_to_the_protected_name() {
