@@ -88,7 +88,8 @@ export function chart(report, rows) {
   }));
   const latency = r.map(({ s, r: x }) => ({
     name: s.name,
-    caption: `vs ${lean(s)}`,
+    // The goal needs the fixed rate's p99 as well: the table says both.
+    caption: `vs ${lean(s)}, fixed concurrency`,
     bars: [{ value: x?.p99VsBase, color: COLORS.p99, goal: GOALS.p99VsLean }],
   }));
   const when = report.startedAt instanceof Date ? report.startedAt.toISOString().slice(0, 10) : String(report.startedAt).slice(0, 10);

@@ -71,9 +71,9 @@ export function contendersWith(peer) {
   if (!peer) return CONTENDERS;
   const name = path.basename(peer);
   const rows = [
-    { key: 'pa', label: `(a) plain-JS peer (${name})`, server: 'peer', mode: 'none', path: '/', baseline: 'base1' },
-    { key: 'pb', label: `(b) plain-JS peer (${name})`, server: 'peer', mode: 'cookie', path: '/', baseline: 'base1' },
-    { key: 'pc', label: `(c) plain-JS peer (${name})`, server: 'peer', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
+    { key: 'pa', peer: true, label: `(a) plain-JS peer (${name})`, server: 'peer', mode: 'none', path: '/', baseline: 'base1' },
+    { key: 'pb', peer: true, label: `(b) plain-JS peer (${name})`, server: 'peer', mode: 'cookie', path: '/', baseline: 'base1' },
+    { key: 'pc', peer: true, label: `(c) plain-JS peer (${name})`, server: 'peer', mode: 'token', path: '/outcome', record: true, baseline: 'base2' },
   ];
   const after = CONTENDERS.findIndex((c) => c.key === 'jc') + 1;
   return [...CONTENDERS.slice(0, after), ...rows, ...CONTENDERS.slice(after)];

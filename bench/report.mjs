@@ -239,7 +239,7 @@ export function markdown(report, { chart } = {}) {
   L.push('');
   L.push(...sizeSection(report.size));
 
-  L.push(...cpuSection(report.cpuProfile));
+  L.push(...cpuSection(report.cpuProfile, report.size?.sameCode));
 
   L.push('## What limits each scenario (fixed concurrency)', '');
   L.push(...limits(report, rows), '');
@@ -250,7 +250,7 @@ export function markdown(report, { chart } = {}) {
 }
 
 /** Where each request's CPU goes (bench/profile.mjs --json), per contender. */
-function cpuSection(profiles) {
+function cpuSection(profiles, sameCode) {
   if (!profiles?.length) return [];
   const L = ['## Where the CPU goes (CPU per request by category, under the profiler)', ''];
   L.push('Self time of the samples of `bench/profile.mjs` (V8\'s CPU profiler, 100 µs interval, 8 connections, one profile per row after this run), in µs per request. The inspector slows workerd down, so the totals are higher than in the tables above: compare rows, not absolute values. A runtime call made inline from JS counts in the JS that made it (wasm-bindgen\'s glue for this worker, the worker\'s own code for plain JS).', '');
@@ -262,6 +262,7 @@ function cpuSection(profiles) {
   for (const c of cats) L.push(`| ${c} | ${profiles.map((p) => fmt(p.categories[c] ?? 0)).join(' | ')} |`);
   L.push(`| **all** | ${profiles.map((p) => `**${fmt(p.total)}**`).join(' | ')} |`);
   L.push('', 'Columns: a, b, c this worker; ja, jb, jc same-work.js; pa, pb, pc the peer (when run).', '');
+  if (sameCode === false) L.push('The names build profiled here does not hold the same code as the measured build: rebuild both and rerun.', '');
   return L;
 }
 

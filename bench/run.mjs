@@ -222,11 +222,14 @@ for (let round = 0; round < O.rounds; round++) {
 }
 
 // 50% of the slowest saturating rate in each group, so every contender of a
-// group runs at the same offered load and none is near its limit.
+// group runs at the same offered load and none is near its limit. The
+// peer's rows take their group's rate without setting it, so that a run
+// with --peer judges the other rows at the load of a run without.
 const saturating = (key) => median(results.filter((r) => r.phase === 'conc' && r.key === key).map((r) => r.rps));
+const setsRate = (key) => !CHOSEN.find((c) => c.key === key)?.peer;
 const rates = {};
 for (const group of GROUPS) {
-  const rate = Math.max(1, Math.round(0.5 * Math.min(...group.map(saturating))));
+  const rate = Math.max(1, Math.round(0.5 * Math.min(...group.filter(setsRate).map(saturating))));
   for (const k of group) rates[k] = rate;
 }
 
