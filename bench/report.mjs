@@ -2,7 +2,7 @@
 // the median over rounds (robust against a burst of other work on the
 // machine), ratios to the contender's baseline, the goals (bench/goals.mjs),
 // and what limited each scenario. markdown() is BENCHMARKS.md: these tables,
-// then bench/METHOD.md; printSummary() is the console version.
+// then bench/FLOORS.md and bench/METHOD.md; printSummary() is the console version.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -244,7 +244,9 @@ export function markdown(report, { chart } = {}) {
   L.push('## What limits each scenario (fixed concurrency)', '');
   L.push(...limits(report, rows), '');
 
-  // The method, one heading level down: BENCHMARKS.md has the only top-level one.
+  // What sets the floor of a goal not met, then the method, each one
+  // heading level down: BENCHMARKS.md has the only top-level one.
+  L.push(fs.readFileSync(path.join(ROOT, 'bench', 'FLOORS.md'), 'utf8').trim().replace(/^#/gm, '##'), '');
   L.push(fs.readFileSync(path.join(ROOT, 'bench', 'METHOD.md'), 'utf8').trim().replace(/^#/gm, '##'));
   return `${L.join('\n')}\n`;
 }
