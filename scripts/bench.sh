@@ -3,7 +3,7 @@
 # and in front of the reCAPTCHA WAF worker against that Worker alone,
 # all in workerd on this machine (method: bench/METHOD.md). Never part of the
 # test command.
-#   scripts/bench.sh            full run (about 16 min), writes BENCHMARKS.md and .svg
+#   scripts/bench.sh            full run (about 22 min), writes BENCHMARKS.md and .svg
 #   scripts/bench.sh --quick    short run for checking the harness; prints only
 #   scripts/bench.sh --only c,jc   those contenders and their baselines (an A/B
 #                               experiment); prints only unless --out FILE
