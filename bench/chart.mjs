@@ -88,8 +88,9 @@ export function chart(report, rows) {
   }));
   const latency = r.map(({ s, r: x }) => ({
     name: s.name,
-    // The goal needs the fixed rate's p99 as well: the table says both.
-    caption: `vs ${lean(s)}, fixed concurrency`,
+    // The panel is fixed concurrency; the goal needs the fixed rate's p99
+    // as well, which the table has.
+    caption: `vs ${lean(s)}`,
     bars: [{ value: x?.p99VsBase, color: COLORS.p99, goal: GOALS.p99VsLean }],
   }));
   const when = report.startedAt instanceof Date ? report.startedAt.toISOString().slice(0, 10) : String(report.startedAt).slice(0, 10);
