@@ -55,17 +55,19 @@ pub fn get(env: &Env) -> &'static Config {
     })
 }
 
-/// Writes the isolate's first line, if not yet written, once `response`
-/// has gone to the client: the first console line of an isolate costs more
+/// Writes the isolate's first line, if not yet written, in a task after
+/// this one, under `waitUntil`: called once the response is made, so the
+/// line comes after it. The first console line of an isolate costs more
 /// than all of a request's own work (profiled), and the client needs none
-/// of it. (Should the first response never settle, its one closure stays.)
-pub fn log_first_line_after(response: &js_sys::Promise, ctx: &worker::worker_sys::Context) {
+/// of it. Nothing here holds the response: a request dropped before its
+/// response keeps nothing alive.
+pub fn log_first_line_soon(ctx: &worker::worker_sys::Context) {
     if FIRST_LINE.with(|line| line.borrow().is_none()) {
         return;
     }
     let write = Closure::once_into_js(log_first_line);
     // Only throws outside a request, which this is not.
-    let _ = ctx.wait_until(&after_response(response, &write));
+    let _ = ctx.wait_until(&next_task(&write));
 }
 
 /// Writes the isolate's first line now, if not yet written.
@@ -76,15 +78,13 @@ pub fn log_first_line() {
 }
 
 #[wasm_bindgen(inline_js = "
-export function afterResponse(response, then) {
-  const later = () => new Promise((resolve) => setTimeout(resolve, 0));
-  return response.then(later, later).then(then);
+export function nextTask(then) {
+  return new Promise((resolve) => setTimeout(resolve, 0)).then(then);
 }")]
 extern "C" {
-    /// `then`, called in a task after `response` settled: after the
-    /// runtime has taken the response.
-    #[wasm_bindgen(js_name = afterResponse)]
-    fn after_response(response: &js_sys::Promise, then: &JsValue) -> js_sys::Promise;
+    /// `then`, called in a task after this one.
+    #[wasm_bindgen(js_name = nextTask)]
+    fn next_task(then: &JsValue) -> js_sys::Promise;
 }
 
 /// The `UPSTREAM` service requests go through, read with the configuration

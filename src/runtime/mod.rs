@@ -21,7 +21,7 @@ mod request;
 use crate::request::route::{route, Route};
 use crate::url::request_path;
 use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use worker::{event, js_sys, web_sys, worker_sys, Context, Env, MessageBatch, Request, Result};
 
 #[event(start)]
@@ -36,17 +36,7 @@ fn start() {
 #[wasm_bindgen]
 pub fn fetch(req: web_sys::Request, env: Env, ctx: worker_sys::Context) -> js_sys::Promise {
     let config = config::get(&env);
-    let response = respond(req, config, env, Context::new(ctx.clone().unchecked_into()));
-    config::log_first_line_after(&response, &ctx);
-    response
-}
-
-fn respond(
-    req: web_sys::Request,
-    config: &'static crate::config::Config,
-    env: Env,
-    ctx: Context,
-) -> js_sys::Promise {
+    let ctx = Context::new(ctx);
     // The URL and `Authorization` are copied into wasm only when the batch
     // endpoint's path and token are reserved at all.
     let to = match config.reserved {
@@ -56,6 +46,10 @@ fn respond(
         }
         None => Route::Proxy,
     };
+    if to != Route::Proxy {
+        // The proxy writes it once its response is made.
+        config::log_first_line_soon(ctx.as_ref());
+    }
     match to {
         Route::Proxy => request::proxy::handle(&req, config, env, ctx),
         Route::Batch(admin) => worker::wasm_bindgen_futures::future_to_promise(async move {

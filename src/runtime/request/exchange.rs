@@ -116,6 +116,11 @@ impl Exchange {
         self.ctx.wait_until(work);
     }
 
+    /// The response is made: the isolate's first line may be written.
+    pub fn response_made(&self) {
+        crate::runtime::config::log_first_line_soon(self.ctx.as_ref());
+    }
+
     /// Where the request is passed on.
     pub fn hop(&self) -> Hop {
         match self.upstream {

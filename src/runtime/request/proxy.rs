@@ -28,19 +28,23 @@ pub fn handle(
     ctx: Context,
 ) -> js_sys::Promise {
     let exchange = Exchange::begin(req, config, env, ctx);
+    let answered = |response| {
+        exchange.response_made();
+        resolved(response)
+    };
     if let Some(refusal) = exchange.refuse_loop() {
         if let Some(event) = &refusal.log {
             log::emit(event);
         }
-        return resolved(plain_text(refusal.status, refusal.body));
+        return answered(plain_text(refusal.status, refusal.body));
     }
     let url = match exchange.target_url(req) {
         Ok(url) => url,
-        Err(why) => return resolved(plain_text(502, why)),
+        Err(why) => return answered(plain_text(502, why)),
     };
     let pending = match exchange.forward(req, &url) {
         Ok(pending) => pending,
-        Err(e) => return resolved(origin_unreachable(exchange.hop(), e)),
+        Err(e) => return answered(origin_unreachable(exchange.hop(), e)),
     };
     when_settled(&pending, AwaitingOrigin { exchange })
 }
@@ -65,6 +69,7 @@ impl AwaitingOrigin {
             Ok(from_origin) => or_internal_error(self.exchange.respond(from_origin)),
             Err(error) => origin_unreachable(self.exchange.hop(), error),
         };
+        self.exchange.response_made();
         response.map(JsValue::from).map_err(JsValue::from)
     }
 }
