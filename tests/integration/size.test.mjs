@@ -12,7 +12,7 @@ import { ROOT } from '../../local/worker.mjs';
 
 const BUDGET = {
   'build/index_bg.wasm': { raw: 437_000, gzip: 187_500 },
-  'build/index.js': { raw: 28_000, gzip: 7_500 },
+  'build/index.js': { raw: 28_000, gzip: 7_600 },
 };
 
 for (const [file, budget] of Object.entries(BUDGET)) {
