@@ -60,5 +60,5 @@ const MESSAGES: &[&str] = &[
     "private_key's PEM body is not base#",
     "private_key's PEM body is not a PKCS# structure",
     "token_uri is not an http(s) URL without query or user info",
-    "token_uri must use https (http only for a loopback stand-in)",
+    "token_uri must use https (http only for a loopback stand-in): credentials travel with it",
 ];
