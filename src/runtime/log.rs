@@ -18,21 +18,24 @@ pub fn set_level(level: Level) {
 /// Records `event`'s data point whatever the level, then logs it unless the
 /// level is above its own; a dropped event is never serialized.
 pub fn emit(event: &Event) {
-    if let Some(failed) = metrics::record(event) {
-        emit(&failed);
-    }
-    if LEVEL.get().is_some_and(|min| event.level() < *min) {
-        return;
-    }
-    write(event);
+    let shown = LEVEL.get().is_none_or(|min| event.level() >= *min);
+    record_then_log(event, shown);
 }
 
 /// Logs `event` whatever the level: the isolate's first line.
 pub fn emit_at_any_level(event: &Event) {
+    record_then_log(event, true);
+}
+
+/// The data point (and, should writing it fail, that failure's own event),
+/// then the line if `shown`.
+fn record_then_log(event: &Event, shown: bool) {
     if let Some(failed) = metrics::record(event) {
         emit(&failed);
     }
-    write(event);
+    if shown {
+        write(event);
+    }
 }
 
 fn write(event: &Event) {
